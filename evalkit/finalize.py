@@ -1,0 +1,187 @@
+"""Scoring a task's finished records and writing results.json (also for merged shards)."""
+
+from __future__ import annotations
+
+import dataclasses
+import platform
+import subprocess
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timezone
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from evalkit import __version__
+from evalkit.registry import TaskSpec, default_registry
+from evalkit.scoring import ScoringContext, get_scorer
+from evalkit.store import RunStore, SampleLog, write_json_atomic
+from evalkit.types import SampleRecord, TaskResult
+
+LIBRARIES = ("torch", "transformers", "datasets", "pycocoevalcap", "numpy", "pyarrow", "pillow")
+
+
+def task_stderr(scorer: Any, rows: list[dict[str, Any]], per_sample: list[Any], ctx: ScoringContext, seed: int) -> dict[str, float]:
+    """Bootstrap standard errors of every metric (empty when the stats module cannot apply)."""
+    try:
+        from evalkit.stats import bootstrap_stderr
+    except ImportError:
+        return {}
+    try:
+        return bootstrap_stderr(scorer, rows, per_sample, ctx, seed=seed)
+    except (ValueError, TypeError, KeyError):
+        return {}
+
+
+def score_records(
+    spec: TaskSpec, records: Sequence[SampleRecord], ctx: ScoringContext
+) -> tuple[Any, list[SampleRecord]]:
+    """Score all records at once (the official algorithms are corpus-level) and return the
+    result plus the records with their final parsed answers and outcomes. A sample whose
+    generation failed is scored as an empty reply: it counts, as a wrong answer."""
+    scorer = get_scorer(spec.scorer)
+    rows = [dict(r.fields) for r in records]
+    responses = [r.response or "" for r in records]
+    result = scorer.score(rows, responses, ctx)
+    final = [
+        dataclasses.replace(r, parsed=result.parsed[i], score=result.per_sample[i])
+        for i, r in enumerate(records)
+    ]
+    return result, final
+
+
+def finalize_task(
+    spec: TaskSpec,
+    store: RunStore,
+    log: SampleLog,
+    doc_ids: Sequence[int] | None,
+    ctx: ScoringContext,
+    dataset_info: Mapping[str, Any],
+    timing: Mapping[str, float],
+    cfg: Any,
+) -> TaskResult | None:
+    """Score the selected records of a task and rewrite its record file in doc_id order."""
+    records = log.read()
+    wanted = sorted(records) if doc_ids is None else list(doc_ids)
+    missing = [d for d in wanted if d not in records]
+    if missing:
+        return None  # stopped early (e.g. --max-errors): records stay, nothing is scored
+    selected = [records[d] for d in wanted]
+    result, final = score_records(spec, selected, ctx)
+    log.rewrite(final)
+    scorer = get_scorer(spec.scorer)
+    stderr = task_stderr(scorer, [dict(r.fields) for r in final], result.per_sample, ctx, cfg.seed)
+    info = {**result.info, "scorer": spec.scorer, "headline": spec.headline, "box_format": ctx.box_format}
+    return TaskResult(
+        task=spec.name,
+        version=spec.version,
+        metrics=result.metrics,
+        stderr=stderr,
+        breakdown=result.breakdown,
+        n=len(final),
+        n_errors=sum(r.error is not None for r in final),
+        parser=ctx.mode,
+        dataset={**dataset_info, "n": len(final)},
+        generation=dict(spec.generation),
+        timing=dict(timing),
+        info=info,
+    )
+
+
+def git_commit() -> str | None:
+    """The evalkit checkout's commit, when it is one."""
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=Path(__file__).parent, capture_output=True, text=True, timeout=5
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None if out.returncode == 0 else None
+
+
+def library_versions() -> dict[str, str]:
+    versions = {"python": platform.python_version()}
+    for name in LIBRARIES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return versions
+
+
+def results_document(store: RunStore, model: Mapping[str, Any], seed: int, tasks: Mapping[str, TaskResult]) -> dict[str, Any]:
+    previous = {}
+    path = store.run_dir / "results.json"
+    if path.exists():
+        import json
+
+        previous = json.loads(path.read_text(encoding="utf-8")).get("tasks", {})
+    merged = {**previous, **{name: _task_entry(r) for name, r in tasks.items()}}
+    return {
+        "evalkit_version": __version__,
+        "run_name": store.run_dir.name,
+        "git_commit": git_commit(),
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "model": dict(model),
+        "seed": seed,
+        "libraries": library_versions(),
+        "tasks": merged,
+    }
+
+
+def _task_entry(result: TaskResult) -> dict[str, Any]:
+    entry = result.to_dict()
+    entry["headline"] = result.info.get("headline")
+    entry["scorer"] = result.info.get("scorer")
+    return entry
+
+
+def write_results(store: RunStore, cfg: Any, adapter: Any, tasks: Mapping[str, TaskResult]) -> Path:
+    """Write (atomically) results.json holding every finished task of the run."""
+    model: dict[str, Any] = {"name": cfg.model, "dtype": cfg.dtype, "device": cfg.device}
+    if adapter.loaded:
+        model.update(adapter.get().describe())
+    else:
+        model.update(store.manifest().get("model_info", {}))
+    manifest = store.manifest()
+    manifest["model_info"] = model
+    store.save_manifest(manifest)
+    path = store.run_dir / "results.json"
+    write_json_atomic(path, results_document(store, model, cfg.seed, tasks))
+    return path
+
+
+def merge_run(run_dir: Path, cfg_seed: int | None = None) -> dict[str, TaskResult]:
+    """Merge the shard record files of every task in a run and score them (``evalkit merge``)."""
+    store = RunStore(run_dir)
+    manifest = store.manifest()
+    if not manifest.get("tasks"):
+        raise FileNotFoundError(f"{run_dir} has no run.json with tasks: is it an evalkit run folder?")
+    registry = default_registry()
+    seed = cfg_seed if cfg_seed is not None else int(manifest.get("seed", 1234))
+    results: dict[str, TaskResult] = {}
+    for task, entry in manifest["tasks"].items():
+        shards = sorted(run_dir.glob(f"{task}.samples.shard-*-of-*.jsonl"))
+        log = store.sample_log(task)
+        records = log.read()
+        for shard_path in shards:
+            records.update(SampleLog(shard_path).read())
+        log.rewrite(records[d] for d in sorted(records))
+        config = entry.get("config", {})
+        ctx = ScoringContext(mode=config.get("parser", "official"), seed=seed, box_format=entry.get("box_format"))
+        spec = registry.get(task)
+        dataset_info = {"source": config.get("dataset"), "split": config.get("split")}
+        result = finalize_task(spec, store, log, None, ctx, dataset_info, {}, _SeedOnly(seed))
+        if result is not None:
+            results[task] = result
+        for shard_path in shards:
+            shard_path.unlink()
+    model = manifest.get("model_info") or {"name": manifest.get("model")}
+    write_json_atomic(run_dir / "results.json", results_document(store, model, seed, results))
+    manifest["status"] = "finished"
+    store.save_manifest(manifest)
+    return results
+
+
+@dataclasses.dataclass(frozen=True)
+class _SeedOnly:
+    seed: int

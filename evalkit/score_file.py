@@ -1,0 +1,102 @@
+"""``evalkit score``: score a JSONL file of responses produced elsewhere.
+
+Each line is one dataset row (its columns as named in the task's dataset, images left out)
+plus ``"response"``. The file is read with orjson and scored by the task's scorer in one call;
+nothing here imports torch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from evalkit.registry import default_registry
+from evalkit.scoring import ScoringContext, get_scorer
+
+
+class PredictionFileError(ValueError):
+    """A prediction file that cannot be read; the message names the file and line."""
+
+
+def read_predictions(path: Path) -> list[dict[str, Any]]:
+    """Rows of a JSONL prediction file; every row must be an object with a ``response``."""
+    import orjson
+
+    if not path.is_file():
+        raise PredictionFileError(f"prediction file not found: {path}")
+    rows: list[dict[str, Any]] = []
+    with path.open("rb") as fh:
+        for number, line in enumerate(fh, start=1):
+            if not line.strip():
+                continue
+            try:
+                row = orjson.loads(line)
+            except orjson.JSONDecodeError as exc:
+                raise PredictionFileError(f"{path}:{number}: not valid JSON ({exc})") from None
+            if not isinstance(row, dict) or "response" not in row:
+                raise PredictionFileError(
+                    f"{path}:{number}: each line must be a JSON object with the row's fields and a 'response'"
+                )
+            rows.append(row)
+    if not rows:
+        raise PredictionFileError(f"{path}: no predictions in the file")
+    return rows
+
+
+def keep_filtered(rows: list[dict[str, Any]], filt: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Rows matching a variant's filter (``pope_random`` keeps category == random)."""
+    return [r for r in rows if all(r.get(k) == v for k, v in filt.items())]
+
+
+def score_predictions_file(
+    path: Path,
+    task: str,
+    *,
+    parser: str = "official",
+    seed: int = 42,
+    box_format: str | None = None,
+    samples_out: Path | None = None,
+    submission: Path | None = None,
+) -> dict[str, Any]:
+    """Score ``path`` with ``task``'s official algorithm; returns the JSON document."""
+    spec = default_registry().get(task)
+    scorer = get_scorer(spec.scorer)
+    if parser not in scorer.modes:
+        raise ValueError(f"task {task!r} has parser modes {list(scorer.modes)}, not {parser!r}")
+    rows = keep_filtered(read_predictions(path), spec.filter)
+    responses = [str(r.pop("response") or "") for r in rows]
+    ctx = ScoringContext(mode=parser, seed=seed, box_format=box_format)
+    try:
+        result = scorer.score(rows, responses, ctx)
+    except KeyError as exc:
+        raise PredictionFileError(
+            f"{path}: rows lack column {exc.args[0]!r} that task {task!r} needs"
+        ) from None
+    if samples_out is not None:
+        _write_samples(samples_out, rows, responses, result)
+    if submission is not None:
+        writer = getattr(__import__(type(scorer).__module__, fromlist=["x"]), "write_submission", None)
+        if writer is None:
+            raise ValueError(f"task {task!r} has no submission format")
+        writer(rows, responses, submission)
+    return {
+        "task": task,
+        "parser": parser,
+        "n": len(rows),
+        "metrics": result.metrics,
+        "breakdown": result.breakdown,
+        "info": result.info,
+    }
+
+
+def _write_samples(path: Path, rows: list[dict[str, Any]], responses: list[str], result: Any) -> None:
+    import orjson
+
+    from evalkit.store import write_text_atomic
+
+    lines = (
+        orjson.dumps({**row, "response": resp, "parsed": parsed, "score": outcome}).decode()
+        for row, resp, parsed, outcome in zip(rows, responses, result.parsed, result.per_sample)
+    )
+    write_text_atomic(path, "".join(line + "\n" for line in lines))

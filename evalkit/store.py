@@ -1,0 +1,147 @@
+"""Run folders: append-only per-sample records, resume, and atomic result files.
+
+Layout of ``<output-dir>/<run-name>/``::
+
+    run.json                  model, config hash per task, status (written atomically)
+    <task>.samples.jsonl      one record per finished sample, appended + fsynced per batch
+    results.json              the final results document (written atomically)
+    images/<task>/<id>.jpg    small thumbnails for the HTML report
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from evalkit.types import SampleRecord
+
+
+class ResumeConflictError(RuntimeError):
+    """A run folder holds records made with a different configuration."""
+
+
+def _dumps(obj: Any) -> str:
+    try:
+        import orjson
+
+        return orjson.dumps(obj, option=orjson.OPT_SERIALIZE_NUMPY).decode()
+    except ImportError:  # pragma: no cover - orjson is a dependency
+        return json.dumps(obj, ensure_ascii=False)
+
+
+def write_json_atomic(path: Path, obj: Any) -> None:
+    """Write ``obj`` as pretty JSON to a temp file beside ``path``, fsync, then rename."""
+    write_text_atomic(path, json.dumps(obj, indent=2, ensure_ascii=False, sort_keys=False) + "\n")
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def config_hash(config: Mapping[str, Any]) -> str:
+    """A short stable hash of a JSON-able configuration."""
+    blob = json.dumps(config, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def samples_filename(task: str, shard: tuple[int, int] | None = None) -> str:
+    if shard is None:
+        return f"{task}.samples.jsonl"
+    return f"{task}.samples.shard-{shard[0]}-of-{shard[1]}.jsonl"
+
+
+class SampleLog:
+    """The append-only record file of one task (or one shard of it)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def read(self) -> dict[int, SampleRecord]:
+        """Records by doc_id; a torn last line (a run killed mid-write) is cut off."""
+        if not self.path.exists():
+            return {}
+        records: dict[int, SampleRecord] = {}
+        good_bytes = 0
+        with self.path.open("rb") as fh:
+            for line in fh:
+                if not line.endswith(b"\n"):
+                    break
+                try:
+                    rec = SampleRecord.from_dict(json.loads(line))
+                except (ValueError, KeyError, TypeError):
+                    break
+                records[rec.doc_id] = rec
+                good_bytes += len(line)
+        if good_bytes < self.path.stat().st_size:
+            with self.path.open("r+b") as fh:
+                fh.truncate(good_bytes)
+        return records
+
+    def append(self, records: Iterable[SampleRecord]) -> None:
+        """Append records and make them durable before returning."""
+        lines = "".join(_dumps(r.to_dict()) + "\n" for r in records)
+        if not lines:
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self.path.open("a", encoding="utf-8") as fh:
+            fh.write(lines)
+            fh.flush()
+            os.fsync(fh.fileno())
+
+    def rewrite(self, records: Iterable[SampleRecord]) -> None:
+        """Replace the file atomically (used once a task is final, records sorted by doc_id)."""
+        write_text_atomic(self.path, "".join(_dumps(r.to_dict()) + "\n" for r in records))
+
+
+class RunStore:
+    """A run folder and its ``run.json`` manifest."""
+
+    def __init__(self, run_dir: Path) -> None:
+        self.run_dir = run_dir
+        self.manifest_path = run_dir / "run.json"
+
+    def manifest(self) -> dict[str, Any]:
+        if not self.manifest_path.exists():
+            return {}
+        return json.loads(self.manifest_path.read_text(encoding="utf-8"))
+
+    def save_manifest(self, manifest: Mapping[str, Any]) -> None:
+        write_json_atomic(self.manifest_path, dict(manifest))
+
+    def sample_log(self, task: str, shard: tuple[int, int] | None = None) -> SampleLog:
+        return SampleLog(self.run_dir / samples_filename(task, shard))
+
+    def claim_task(self, task: str, config: Mapping[str, Any]) -> str:
+        """Record ``task``'s config hash, or refuse if the folder holds another config's records."""
+        digest = config_hash(config)
+        manifest = self.manifest()
+        tasks = manifest.setdefault("tasks", {})
+        previous = tasks.get(task)
+        if previous and previous["config_hash"] != digest:
+            changed = sorted(
+                k for k in set(config) | set(previous.get("config", {}))
+                if config.get(k) != previous.get("config", {}).get(k)
+            )  # fmt: skip
+            raise ResumeConflictError(
+                f"run folder {self.run_dir} already holds {task!r} records made with a different "
+                f"configuration (changed: {', '.join(changed)}); use another --run-name or delete "
+                "the folder"
+            )
+        tasks[task] = {"config_hash": digest, "config": dict(config)}
+        self.save_manifest(manifest)
+        return digest

@@ -1,0 +1,1 @@
+"""Model adapters: one module per kind of model, all behind :class:`model_adapters.base.ModelAdapter`."""

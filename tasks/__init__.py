@@ -1,0 +1,1 @@
+"""Task specs (``*.yaml``) and their hook modules; see README.md in this folder."""

@@ -78,6 +78,8 @@ def execute_run(**args: Any) -> None:
     from evalkit.runner import run
 
     run_dir, results = run(cfg, lambda: load_adapter(load_adapter_now, options), progress=args["progress"])
+    if distributed.is_launched() and distributed.rank() != 0:
+        return  # rank 0 merged the shards and speaks for the run
     results_path = run_dir / "results.json"
     if args["json_out"]:
         document = json.loads(results_path.read_text()) if results_path.exists() else {}

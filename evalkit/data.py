@@ -152,7 +152,10 @@ def _local_files(directory: Path, split: str) -> tuple[str, list[str]]:
 
 
 def _load_local(directory: Path, source: DatasetSource) -> LoadedDataset:
+    import datasets
     from datasets import load_dataset
+
+    datasets.disable_progress_bars()
 
     kind, files = _local_files(directory, source.split)
     if not files:
@@ -178,14 +181,18 @@ def _hub_revision(builder: Any) -> str | None:
 
 
 def _load_hub(source: DatasetSource, revision: str | None) -> LoadedDataset:
-    force_offline_if_unreachable()
+    online = force_offline_if_unreachable()
+    import datasets
     from datasets import load_dataset_builder
 
+    datasets.disable_progress_bars()
     assert source.path is not None
+    where = f"dataset {source.path!r} ({source.name or 'default'}/{source.split})"
     hint = (
-        f"dataset {source.path!r} ({source.name or 'default'}/{source.split}) is not in the local "
-        "Hugging Face cache and the hub is unreachable: run once online, or pass --data-dir DIR "
-        "holding its parquet files"
+        f"{where} could not be loaded from the hub; check the name and revision, or pass --data-dir DIR"
+        if online
+        else f"{where} is not in the local Hugging Face cache and the hub is unreachable: run once "
+        "online, or pass --data-dir DIR holding its parquet files"
     )
     try:
         builder = load_dataset_builder(source.path, source.name, revision=revision)

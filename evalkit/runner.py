@@ -163,7 +163,7 @@ def run_task(
     stats = TaskStats()
     if pending:
         generate_pending(spec, cfg, store, adapter.get(), dataset, pending, log, stats, progress)
-    box_format = _remember_box_format(store, spec.name, adapter)
+    box_format = _remember_box_format(store, spec.name, adapter, dataset.info)
     if shard is not None:
         return None
     ctx = ScoringContext(mode=cfg.parser, seed=cfg.seed, box_format=box_format)
@@ -171,13 +171,17 @@ def run_task(
     return finalize_task(spec, store, log, doc_ids, ctx, dataset.info, timing, cfg)
 
 
-def _remember_box_format(store: RunStore, task: str, adapter: LazyAdapter) -> str | None:
-    """The adapter's box convention, kept in run.json so a resumed run need not load the model."""
+def _remember_box_format(
+    store: RunStore, task: str, adapter: LazyAdapter, dataset_info: dict[str, Any]
+) -> str | None:
+    """Keep the adapter's box convention and the dataset's provenance in run.json, so a resumed
+    run need not load the model and `evalkit merge` can report where the data came from."""
     manifest = store.manifest()
     entry = manifest.setdefault("tasks", {}).setdefault(task, {})
+    entry["dataset_info"] = dataset_info
     if adapter.loaded:
         entry["box_format"] = adapter.get().box_format
-        store.save_manifest(manifest)
+    store.save_manifest(manifest)
     return entry.get("box_format")
 
 

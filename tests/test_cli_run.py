@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import pope_rows, png_bytes, write_parquet
+from conftest import png_bytes, pope_rows, write_parquet
 
 EVALKIT = [sys.executable, "-m", "evalkit"]
 
@@ -158,3 +158,18 @@ def test_max_errors_stops_the_run_but_keeps_finished_records(tiny_task_dir: Path
     records = read_records(out / "m" / "tiny_pope.samples.jsonl")
     assert 2 <= len(records) < 12
     assert any(r["response"] == "yes" for r in records)
+
+
+def test_hub_dataset_missing_offline_fails_fast_naming_it(tmp_path: Path) -> None:
+    specs = tmp_path / "specs"
+    specs.mkdir()
+    (specs / "hubby.yaml").write_text(
+        "name: hubby\ndescription: x\ndataset: {path: lmms-lab/NotCached, split: test}\nprompt: '{q}'\nscorer: pope\n"
+    )
+    env = {**os.environ, "EVALKIT_TASK_DIRS": str(specs), "HF_HOME": str(tmp_path / "hf")}
+    t0 = time.time()
+    proc = run_cli(["run", "--model", "mock:yes", "--tasks", "hubby", "--output-dir", str(tmp_path)], env=env)
+    assert time.time() - t0 < 30
+    assert proc.returncode == 2
+    line = proc.stderr.strip().splitlines()[-1]
+    assert "lmms-lab/NotCached" in line and "--data-dir" in line and "run once online" in line

@@ -212,7 +212,8 @@ def _load_synthetic(source: DatasetSource, size: int | None) -> LoadedDataset:
     from evalkit import synthetic
 
     n = size or source.size or 100
-    rows = synthetic.generate_rows(source.synthetic or "", n=n, seed=source.seed, split="eval")
+    kwargs = {"image_size": source.image_size} if source.image_size else {}
+    rows = synthetic.generate_rows(source.synthetic or "", n=n, seed=source.seed, split="eval", **kwargs)
     info = {"source": f"synthetic:{source.synthetic}", "revision": None, "split": "eval",
             "seed": source.seed, "size": n}  # fmt: skip
     return LoadedDataset(rows, info, source.image_columns)

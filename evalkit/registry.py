@@ -24,7 +24,7 @@ TASK_KEYS = {
 }  # fmt: skip
 DATASET_KEYS = {
     "path", "name", "split", "revision", "local", "synthetic", "size", "seed", "image_columns",
-    "id_column", "data_files",
+    "id_column", "data_files", "image_size",
 }  # fmt: skip
 
 
@@ -63,6 +63,7 @@ class DatasetSource:
     image_columns: tuple[str, ...] = ("image",)
     id_column: str | None = None
     data_files: str | None = None
+    image_size: int | None = None  # synthetic generators only
 
     @property
     def label(self) -> str:
@@ -150,8 +151,10 @@ def parse_task_file(path: Path) -> tuple[dict[str, TaskSpec], dict[str, tuple[st
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         raise TaskSpecError(f"{path.name}: invalid YAML: {exc}".replace("\n", " ")) from exc
+    if isinstance(raw, Mapping) and "name" not in raw and set(raw) == {"groups"}:
+        return {}, {g: tuple(members) for g, members in (raw["groups"] or {}).items()}
     if not isinstance(raw, Mapping) or "name" not in raw:
-        raise TaskSpecError(f"{path.name}: a task spec must be a mapping with a 'name'")
+        raise TaskSpecError(f"{path.name}: a task spec must be a mapping with a 'name' (or only 'groups')")
     family = str(raw["name"])
     base = {k: v for k, v in raw.items() if k not in ("variants", "groups")}
     tasks = {family: _spec_from_dict(base, name=family, family=family, source=str(path))}

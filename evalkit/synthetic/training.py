@@ -1,0 +1,175 @@
+"""Training data for the built-in model, drawn from the shapes generators' ``train`` stream.
+
+Stages (each an infinite, deterministic iterator of :class:`TrainingExample`):
+
+- ``vision``: images with dense per-pixel labels (shape, colour and size class ids, instance
+  map) for pre-training the vision encoder; no text turns. Objects may overlap a little.
+- ``align``: one caption turn per image (the caption task's prompt, one of its references).
+- ``sft``: instruction turns for every shapes task, round-robin, built from the very rows the
+  eval tasks use and prompted by the evaluation pipeline itself (task YAML template or hook),
+  so train and eval prompts are identical; the assistant text is what the task's scorer wants.
+
+Scenes come from split ``train``, whose random streams are disjoint from ``eval``'s.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from evalkit.synthetic.scene import COLOR_NAMES, SHAPES, SIZE_NAMES, RenderedScene, SceneConfig
+from evalkit.synthetic.streams import draw_scenes, pick, scene_rng, shuffled
+from evalkit.synthetic.suite import scene_row_groups
+
+STAGES = ("vision", "align", "sft")
+NUM_SHAPE_IDS = len(SHAPES) + 1  # 0 = background, k = SHAPES[k - 1]
+NUM_COLOR_IDS = len(COLOR_NAMES) + 1  # 0 = background, k = COLOR_NAMES[k - 1]
+NUM_SIZE_IDS = len(SIZE_NAMES) + 1  # 0 = background, k = SIZE_NAMES[k - 1]
+VISION_CONFIG = SceneConfig(min_objects=0, max_objects=7, max_overlap=0.25, label_prob=0.3)
+SFT_TASKS = ("shapes_mme", "shapes_pope", "shapes_vqa", "shapes_mmbench", "shapes_mmmu", "shapes_refcoco",
+             "shapes_caption")  # fmt: skip
+SFT_BLOCK = 16  # scenes generated together per task (POPE's negatives use the block's statistics)
+MAX_TURNS = 3
+
+
+@dataclass(frozen=True, eq=False)
+class DenseLabels:
+    """Per-pixel targets, each (H, W) int64: 0 is background, k the k-th vocabulary entry;
+    ``instance`` is the object index (-1 background)."""
+
+    shape: np.ndarray
+    color: np.ndarray
+    size: np.ndarray
+    instance: np.ndarray
+
+
+@dataclass(frozen=True)
+class TrainingExample:
+    """An RGB image, its (user, assistant) turns and, for stage ``vision``, dense labels."""
+
+    image: Image.Image
+    turns: tuple[tuple[str, str], ...]
+    dense: DenseLabels | None = None
+    task: str = ""
+
+
+def dense_labels(scene: RenderedScene) -> DenseLabels:
+    """Map the object map through per-object class ids (index 0 of each table is background)."""
+    objs = scene.scene.objects
+    instance = scene.object_map.astype(np.int64)
+
+    def lookup(ids: list[int]) -> np.ndarray:
+        return np.asarray([0, *ids], dtype=np.int64)[instance + 1]
+
+    return DenseLabels(
+        shape=lookup([SHAPES.index(o.shape) + 1 for o in objs]),
+        color=lookup([COLOR_NAMES.index(o.color) + 1 for o in objs]),
+        size=lookup([SIZE_NAMES.index(o.size) + 1 for o in objs]),
+        instance=instance,
+    )
+
+
+def grounding_answer(bbox: list[float], width: int, height: int) -> str:
+    """``<box>(x1,y1),(x2,y2)</box>`` on Qwen-VL's 0-1000 grid from a COCO [x, y, w, h] pixel box."""
+    x, y, w, h = bbox
+    x1, y1 = round(x / width * 1000), round(y / height * 1000)
+    x2, y2 = round((x + w) / width * 1000), round((y + h) / height * 1000)
+    return f"<box>({x1},{y1}),({x2},{y2})</box>"
+
+
+def target_text(task: str, row: Mapping[str, Any], rng: np.random.Generator) -> str:
+    """The reply a perfect model gives to ``row`` of ``task`` (what that task's scorer accepts)."""
+    if task == "shapes_vqa":
+        return str(row["multiple_choice_answer"])
+    if task == "shapes_refcoco":
+        return grounding_answer(row["bbox"], row["image_width"], row["image_height"])
+    if task == "shapes_caption":
+        return pick(rng, list(row["references"]))
+    return str(row["answer"])  # mme Yes/No, pope yes/no, mmbench / mmmu letter, mmmu open number
+
+
+def _prompted(task: str, row: dict[str, Any]) -> tuple[str, Image.Image]:
+    """The prompt and image the evaluation pipeline builds for ``row`` (same code path)."""
+    from evalkit.pipeline import prepare_sample
+    from evalkit.registry import default_registry
+
+    sample = prepare_sample(default_registry().get(task), 0, dict(row), None)
+    if sample.error or not sample.images:
+        raise RuntimeError(
+            f"{task}: cannot build the eval prompt for a training row: {sample.error or 'no image'}"
+        )
+    return sample.prompt, sample.images[0]
+
+
+def sft_example(task: str, rows: list[dict[str, Any]], rng: np.random.Generator) -> TrainingExample:
+    """Up to :data:`MAX_TURNS` turns about one scene: one random circular copy for MMBench, and
+    for RefCOCO one turn per expression (the eval prompt grounds ``answer[0]`` only)."""
+    if task == "shapes_refcoco":
+        rows = [{**row, "answer": [expression]} for row in rows for expression in row["answer"]]
+    chosen = [pick(rng, rows)] if task == "shapes_mmbench" else shuffled(rng, rows)[:MAX_TURNS]
+    turns = []
+    image = None
+    for row in chosen:
+        prompt, image = _prompted(task, row)
+        turns.append((prompt, target_text(task, row, rng)))
+    assert image is not None
+    return TrainingExample(image=image, turns=tuple(turns), task=task)
+
+
+def _vision_examples(seed: int, image_size: int) -> Iterator[TrainingExample]:
+    for i in itertools.count():
+        (scene,) = draw_scenes("train_vision", [i], seed=seed, split="train", image_size=image_size,
+                               build=lambda s, r, k: s, config=VISION_CONFIG)  # fmt: skip
+        yield TrainingExample(image=scene.image, turns=(), dense=dense_labels(scene), task="vision")
+
+
+def _align_examples(seed: int, image_size: int) -> Iterator[TrainingExample]:
+    for i in itertools.count():
+        (rows,) = scene_row_groups("shapes_caption", [i], seed=seed, split="train", image_size=image_size)
+        rng = scene_rng("align_pick", seed, "train", i)
+        prompt, image = _prompted("shapes_caption", rows[0])
+        yield TrainingExample(
+            image=image, turns=((prompt, target_text("shapes_caption", rows[0], rng)),), task="align"
+        )
+
+
+def _sft_examples(seed: int, image_size: int) -> Iterator[TrainingExample]:
+    for block in itertools.count():
+        indices = range(block * SFT_BLOCK, (block + 1) * SFT_BLOCK)
+        groups = {
+            t: scene_row_groups(t, indices, seed=seed, split="train", image_size=image_size)
+            for t in SFT_TASKS
+        }
+        for j, index in enumerate(indices):
+            for task in SFT_TASKS:
+                yield sft_example(task, groups[task][j], scene_rng(f"sft_pick_{task}", seed, "train", index))
+
+
+def iter_training_examples(stage: str, *, seed: int, image_size: int) -> Iterator[TrainingExample]:
+    """Infinite deterministic examples of ``stage`` (``vision``, ``align`` or ``sft``)."""
+    if stage == "vision":
+        return _vision_examples(seed, image_size)
+    if stage == "align":
+        return _align_examples(seed, image_size)
+    if stage == "sft":
+        return _sft_examples(seed, image_size)
+    raise ValueError(f"unknown training stage {stage!r}; use one of {', '.join(STAGES)}")
+
+
+def training_text_corpus(n: int, seed: int) -> list[str]:
+    """``n`` texts (prompt and reply of a turn, joined by a newline) from the sft and align
+    streams, alternating, for training a tokenizer; images are drawn small and discarded."""
+    streams = [iter_training_examples("sft", seed=seed, image_size=64),
+               iter_training_examples("align", seed=seed, image_size=64)]  # fmt: skip
+    texts: list[str] = []
+    for k in itertools.count():
+        for user, assistant in next(streams[k % 2]).turns:
+            texts.append(f"{user}\n{assistant}")
+        if len(texts) >= n:
+            return texts[:n]
+    raise AssertionError("unreachable")

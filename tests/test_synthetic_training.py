@@ -1,0 +1,170 @@
+"""Training data for the built-in model: dense labels, stages, eval-identical prompts."""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+import numpy as np
+import pytest
+
+from evalkit.synthetic import generate_rows
+from evalkit.synthetic.scene import (
+    COLOR_NAMES,
+    SHAPES,
+    SIZE_NAMES,
+    SceneConfig,
+    render_scene,
+    sample_scene,
+)
+from evalkit.synthetic.training import (
+    NUM_COLOR_IDS,
+    NUM_SHAPE_IDS,
+    NUM_SIZE_IDS,
+    SFT_TASKS,
+    dense_labels,
+    grounding_answer,
+    iter_training_examples,
+    training_text_corpus,
+)
+
+
+def take(stage: str, k: int, seed: int = 0, image_size: int = 64) -> list[Any]:
+    return list(
+        itertools.islice(iter_training_examples(stage, seed=seed, image_size=image_size), k)
+    )
+
+
+def test_vocabulary_sizes_count_background_as_id_zero() -> None:
+    assert (NUM_SHAPE_IDS, NUM_COLOR_IDS, NUM_SIZE_IDS) == (
+        len(SHAPES) + 1,
+        len(COLOR_NAMES) + 1,
+        len(SIZE_NAMES) + 1,
+    )
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_dense_labels_agree_with_the_object_map_and_scene(seed: int) -> None:
+    config = SceneConfig(max_overlap=0.25, max_objects=7)
+    rendered = render_scene(sample_scene(np.random.default_rng(seed), config), 64)
+    dense = dense_labels(rendered)
+    background = rendered.object_map == -1
+    for labels in (dense.shape, dense.color, dense.size):
+        assert (
+            labels.shape == (64, 64)
+            and (labels[background] == 0).all()
+            and (labels[~background] > 0).all()
+        )
+    for i, obj in enumerate(rendered.scene.objects):
+        mine = rendered.object_map == i
+        assert (dense.shape[mine] == SHAPES.index(obj.shape) + 1).all()
+        assert (dense.color[mine] == COLOR_NAMES.index(obj.color) + 1).all()
+        assert (dense.size[mine] == SIZE_NAMES.index(obj.size) + 1).all()
+    assert np.array_equal(dense.instance, rendered.object_map)
+
+
+def test_vision_stage_gives_dense_labels_and_no_text() -> None:
+    for example in take("vision", 4):
+        assert example.turns == () and example.dense is not None
+        assert example.image.size == (64, 64) and example.dense.shape.shape == (64, 64)
+        assert int(example.dense.shape.max()) < NUM_SHAPE_IDS
+
+
+def test_align_stage_pairs_the_caption_prompt_with_a_reference() -> None:
+    for example in take("align", 3):
+        ((prompt, reply),) = example.turns
+        assert prompt == generate_rows_prompt("shapes_caption")
+        assert reply.endswith(".") and len(reply.split()) >= 4
+
+
+def generate_rows_prompt(task: str) -> str:
+    """The eval pipeline's prompt for the first eval row of ``task``."""
+    from evalkit.pipeline import prepare_sample
+    from evalkit.registry import default_registry
+
+    row = generate_rows(task, n=1, seed=0)[0]
+    return prepare_sample(default_registry().get(task), 0, row, None).prompt
+
+
+def test_stages_are_deterministic_and_seeds_differ() -> None:
+    for stage in ("vision", "align"):
+        first, again, other = take(stage, 3), take(stage, 3), take(stage, 3, seed=1)
+        assert [e.image.tobytes() for e in first] == [e.image.tobytes() for e in again]
+        assert [e.turns for e in first] == [e.turns for e in again]
+        assert [e.image.tobytes() for e in first] != [e.image.tobytes() for e in other]
+
+
+def test_unknown_stage_is_rejected() -> None:
+    with pytest.raises(ValueError, match="unknown training stage 'pretrain'"):
+        iter_training_examples("pretrain", seed=0, image_size=64)
+
+
+@pytest.mark.parametrize(
+    ("bbox", "width", "height", "expected"),
+    [
+        ([10, 20, 30, 40], 100, 200, "<box>(100,100),(400,300)</box>"),
+        ([0, 0, 64, 64], 64, 64, "<box>(0,0),(1000,1000)</box>"),
+        ([33.0, 17.0, 12.0, 9.0], 96, 96, "<box>(344,177),(469,271)</box>"),
+    ],
+)
+def test_grounding_answers_use_the_0_1000_grid(
+    bbox: list[float], width: int, height: int, expected: str
+) -> None:
+    assert grounding_answer(bbox, width, height) == expected
+
+
+@pytest.fixture(scope="module")
+def sft_examples() -> list[Any]:
+    return take("sft", 2 * len(SFT_TASKS))
+
+
+def test_sft_cycles_through_every_task(sft_examples: list[Any]) -> None:
+    assert [e.task for e in sft_examples] == list(SFT_TASKS) * 2
+    assert all(1 <= len(e.turns) <= 3 and e.dense is None for e in sft_examples)
+
+
+def test_sft_prompts_are_the_eval_prompts(sft_examples: list[Any]) -> None:
+    import importlib
+
+    endings = {
+        "shapes_mme": "\nAnswer the question using a single word or phrase.",
+        "shapes_pope": "\nAnswer the question using a single word or phrase.",
+        "shapes_vqa": "\nAnswer the question using a single word or phrase.",
+        "shapes_mmbench": "\n\n" + importlib.import_module("tasks.mmbench").INSTRUCTION,
+    }
+    for example in sft_examples:
+        for prompt, _ in example.turns:
+            if example.task in endings:
+                assert prompt.endswith(endings[example.task])
+            if example.task == "shapes_mmmu":
+                assert prompt.startswith("<image 1> ")
+            if example.task == "shapes_caption":
+                assert prompt == generate_rows_prompt("shapes_caption")
+
+
+def test_sft_replies_are_what_the_scorers_accept(sft_examples: list[Any]) -> None:
+    allowed = {
+        "shapes_mme": lambda r: r in ("Yes", "No"),
+        "shapes_pope": lambda r: r in ("yes", "no"),
+        "shapes_mmbench": lambda r: r in ("A", "B", "C", "D"),
+        "shapes_mmmu": lambda r: r in ("A", "B", "C", "D") or r.isdigit(),
+        "shapes_vqa": lambda r: bool(r) and r == r.lower(),
+        "shapes_refcoco": lambda r: r.startswith("<box>(") and r.endswith(")</box>"),
+        "shapes_caption": lambda r: r.endswith("."),
+    }
+    for example in sft_examples:
+        assert all(allowed[example.task](reply) for _, reply in example.turns), example.turns
+
+
+def test_sft_scenes_never_come_from_the_eval_stream(sft_examples: list[Any]) -> None:
+    eval_pixels = {
+        row["image"].tobytes() for row in generate_rows("shapes_mme", n=40, seed=0, image_size=64)
+    }
+    assert not eval_pixels & {e.image.tobytes() for e in sft_examples}
+
+
+def test_text_corpus_is_deterministic_and_mixes_instructions_and_captions() -> None:
+    corpus = training_text_corpus(30, seed=0)
+    assert len(corpus) == 30 and corpus == training_text_corpus(30, seed=0)
+    assert any("Answer the question using a single word or phrase." in t for t in corpus)
+    assert any(t.startswith("Provide a one-sentence caption") for t in corpus)

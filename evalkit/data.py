@@ -142,7 +142,7 @@ def _undecoded_images(ds: Any, image_columns: Sequence[str]) -> Any:
 
 def _local_files(directory: Path, split: str) -> tuple[str, list[str]]:
     """The parquet or JSONL files of ``split`` under ``directory`` (builder name, files)."""
-    for kind, patterns in (("parquet", ("*.parquet",)), ("json", ("*.jsonl", "*.json"))):
+    for kind, patterns in (("parquet", ("*.parquet",)), ("json", ("*.jsonl", "*.jsonlines", "*.json"))):
         files = sorted(str(p) for pat in patterns for p in directory.rglob(pat))
         if not files:
             continue

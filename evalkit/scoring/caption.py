@@ -1,0 +1,284 @@
+"""Caption metrics (DOCCI, COCO), as pycocoevalcap's ``COCOEvalCap`` computes them.
+
+``java`` backend (the official one): pycocoevalcap's Stanford ``PTBTokenizer`` (lower-cases,
+splits, then drops the punctuation tokens in its list; "(" becomes ``-lrb-`` and is kept, as
+the list only has upper-case ``-LRB-``), then ``Bleu(4)`` ("closest" reference length),
+``Meteor`` 1.5, ``Rouge`` (ROUGE-L, beta 1.2) and ``Cider`` (CIDEr-D with IDF from the scored
+references). Java starts twice per :meth:`score` call, never per sample: one tokenizer run for
+all references and hypotheses together, one METEOR process. SPICE is left out (it downloads).
+
+``python`` backend (used when ``java`` is not on PATH): :func:`ptb_like_tokenize` mirrors the
+tokenizer on ordinary captions; BLEU, ROUGE-L and CIDEr are still pycocoevalcap's (pure
+Python); METEOR is nltk's sentence METEOR averaged over images, with WordNet synonyms when
+nltk's ``wordnet`` data is installed and exact + Porter-stem matching otherwise (the data is
+not on PyPI, and Debian's ``wordnet-base`` lacks the ``lexnames`` file nltk needs). Numbers
+differ slightly from the official ones; ``info["backend"]`` says which ran.
+
+Metrics are in 0-1 as pycocoevalcap gives them: ``bleu_1..bleu_4, meteor, rouge_l, cider``.
+``per_sample`` holds each image's values plus its BLEU counts, so :meth:`aggregate` recomputes
+corpus BLEU exactly; it averages METEOR, ROUGE-L and CIDEr per image (exact for ROUGE-L and
+CIDEr with the IDF of the full set, an approximation of corpus METEOR). Rows are scored in a
+canonical order, so shuffling them changes nothing. The modes are identical (no parsing step).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import shutil
+from collections.abc import Hashable, Mapping, Sequence
+from typing import Any
+
+from evalkit.scoring.base import ScoringContext
+from evalkit.types import ScoreResult
+
+MODES = ("official", "robust")
+METRICS = ("bleu_1", "bleu_2", "bleu_3", "bleu_4", "meteor", "rouge_l", "cider")
+PTB_PUNCTUATION = frozenset(
+    [
+        "''",
+        "'",
+        "``",
+        "`",
+        "-LRB-",
+        "-RRB-",
+        "-LCB-",
+        "-RCB-",
+        ".",
+        "?",
+        "!",
+        ",",
+        ":",
+        "-",
+        "--",
+        "...",
+        ";",
+    ]  # fmt: skip
+)
+_ID_COLUMNS = ("question_id", "example_id", "image_id", "id")
+_BRACKETS = {"(": "-lrb-", ")": "-rrb-", "[": "-lsb-", "]": "-rsb-", "{": "-lcb-", "}": "-rcb-"}
+_CONTRACTION = re.compile(r"(?<=\w)(n't|'s|'re|'ve|'ll|'d|'m)\b")
+_PTB_TOKEN = re.compile(
+    r"\d+(?:[.,:]\d+)+|(?:[^\W\d_]\.){2,}|n't|'(?:s|re|ve|ll|d|m)\b"
+    r"|\w+(?:[-/&']\w+)*|\.\.\.|--|\S"
+)
+
+
+def references_of(row: Mapping[str, Any]) -> list[str]:
+    """Reference captions: ``references`` (list), ``description`` (string) or ``answer``."""
+    for column in ("references", "description", "answer"):
+        value = row.get(column)
+        if isinstance(value, str) and value.lstrip().startswith("["):
+            value = json.loads(value)
+        if isinstance(value, str) and value.strip():
+            return [value]
+        if isinstance(value, (list, tuple)) and value:
+            return [str(v) for v in value]
+    raise ValueError(f"caption row {_row_id(row)!r} has no references/description/answer")
+
+
+def _row_id(row: Mapping[str, Any]) -> str:
+    return next((str(row[c]) for c in _ID_COLUMNS if row.get(c) is not None), "")
+
+
+def ptb_like_tokenize(text: str) -> str:
+    """Python stand-in for PTBTokenizer ``-preserveLines -lowerCase`` plus the punctuation filter."""
+    text = text.replace("\n", " ").lower().replace("\u2019", "'").replace("\u2018", "`")
+    text = _CONTRACTION.sub(r" \1", text)
+    tokens = (_BRACKETS.get(tok, tok) for tok in _PTB_TOKEN.findall(text))
+    return " ".join(t for t in tokens if t not in PTB_PUNCTUATION and t not in {'"', "\u201c", "\u201d"})
+
+
+def java_tokenize(captions: dict[Hashable, list[str]]) -> dict[Hashable, list[str]]:
+    """One pycocoevalcap ``PTBTokenizer.tokenize`` call for every caption of every key."""
+    from pycocoevalcap.tokenizer.ptbtokenizer import PTBTokenizer
+
+    wrapped = {key: [{"caption": c} for c in caps] for key, caps in captions.items()}
+    out = PTBTokenizer().tokenize(wrapped)
+    if any(len(out.get(key, ())) != len(caps) for key, caps in captions.items()):
+        raise RuntimeError("PTBTokenizer returned fewer lines than captions given")
+    return out
+
+
+def java_meteor(gts: dict[int, list[str]], res: dict[int, list[str]]) -> tuple[float, list[float]]:
+    """pycocoevalcap ``Meteor`` (one Java process, stopped before returning)."""
+    from pycocoevalcap.meteor.meteor import Meteor
+
+    meteor = Meteor()
+    try:
+        score, scores = meteor.compute_score(gts, res)
+    finally:
+        meteor.meteor_p.stdin.close()
+        meteor.meteor_p.kill()
+        meteor.meteor_p.wait()
+    return float(score), [float(s) for s in scores]
+
+
+class _NoSynonyms:
+    """A WordNet stand-in with no synsets: nltk METEOR then matches exact words and stems."""
+
+    def synsets(self, *args: Any, **kwargs: Any) -> list[Any]:
+        return []
+
+
+def python_meteor(gts: dict[int, list[str]], res: dict[int, list[str]]) -> tuple[float, list[float], str]:
+    """nltk sentence METEOR per image, their mean, and which synonym source was used."""
+    from nltk.translate.meteor_score import meteor_score
+
+    try:
+        from nltk.corpus import wordnet
+
+        wordnet.ensure_loaded()
+        synonyms: Any = wordnet
+        source = "wordnet"
+    except LookupError:
+        synonyms, source = _NoSynonyms(), "no-wordnet"
+    scores = [
+        float(meteor_score([r.split() for r in gts[k]], res[k][0].split(), wordnet=synonyms)) for k in gts
+    ]
+    return math.fsum(scores) / len(scores), scores, source
+
+
+def bleu_from_counts(stats: Sequence[Mapping[str, Any]], n: int = 4) -> list[float]:
+    """Corpus BLEU-1..n from per-image counts, BleuScorer's formula (tiny/small guards, brevity)."""
+    tiny, small = 1e-15, 1e-9
+    testlen = sum(s["testlen"] for s in stats)
+    reflen = sum(s["reflen"] for s in stats)
+    bleus, product = [], 1.0
+    for k in range(n):
+        correct = sum(s["correct"][k] for s in stats)
+        guess = sum(s["guess"][k] for s in stats)
+        product *= float(correct + tiny) / (guess + small)
+        bleus.append(product ** (1.0 / (k + 1)))
+    ratio = (testlen + tiny) / (reflen + small)
+    penalty = math.exp(1 - 1 / ratio) if ratio < 1 else 1.0
+    return [b * penalty for b in bleus]
+
+
+def bleu_scores(
+    gts: dict[int, list[str]], res: dict[int, list[str]]
+) -> tuple[list[float], list[list[float]], list[dict]]:
+    """pycocoevalcap ``Bleu(4)``: corpus scores, per-image scores and per-image counts."""
+    from pycocoevalcap.bleu.bleu_scorer import BleuScorer
+
+    scorer = BleuScorer(n=4)
+    for key in gts:
+        scorer += (res[key][0], gts[key])
+    corpus, per_image = scorer.compute_score(option="closest", verbose=0)
+    counts = [
+        {
+            "testlen": c["testlen"],
+            "reflen": min((abs(ref - c["testlen"]), ref) for ref in c["reflen"])[1],
+            "guess": list(c["guess"]),
+            "correct": list(c["correct"]),
+        }
+        for c in scorer.ctest
+    ]
+    return [float(s) for s in corpus], per_image, counts
+
+
+def caption_scores(
+    gts: dict[int, list[str]], res: dict[int, list[str]], backend: str
+) -> tuple[dict[str, float], list[dict[str, Any]], dict[str, Any]]:
+    """All metrics on tokenized captions keyed 0..n-1: corpus values, per-image values, info."""
+    from pycocoevalcap.cider.cider import Cider
+    from pycocoevalcap.rouge.rouge import Rouge
+
+    bleu, bleu_per_image, counts = bleu_scores(gts, res)
+    rouge, rouge_per_image = Rouge().compute_score(gts, res)
+    cider, cider_per_image = Cider().compute_score(gts, res)
+    if backend == "java":
+        meteor, meteor_per_image = java_meteor(gts, res)
+        info = {"backend": "java: pycocoevalcap PTBTokenizer + METEOR 1.5"}
+    else:
+        meteor, meteor_per_image, source = python_meteor(gts, res)
+        info = {"backend": f"python: PTB-like tokenizer + nltk METEOR ({source})"}
+    metrics = {f"bleu_{k + 1}": bleu[k] for k in range(4)}
+    metrics.update(meteor=meteor, rouge_l=float(rouge), cider=float(cider))
+    per_image = []
+    for i in range(len(gts)):
+        values: dict[str, Any] = {f"bleu_{k + 1}": float(bleu_per_image[k][i]) for k in range(4)}
+        values.update(
+            meteor=meteor_per_image[i],
+            rouge_l=float(rouge_per_image[i]),
+            cider=float(cider_per_image[i]),
+            bleu_counts=counts[i],
+        )
+        per_image.append(values)
+    return metrics, per_image, info
+
+
+def caption_metrics(per_sample: Sequence[Mapping[str, Any]]) -> dict[str, float]:
+    """Metrics from per-image outcomes: exact corpus BLEU, mean METEOR / ROUGE-L / CIDEr."""
+    if not per_sample:
+        return {}
+    metrics = dict(zip(METRICS[:4], bleu_from_counts([s["bleu_counts"] for s in per_sample])))
+    for name in ("meteor", "rouge_l", "cider"):
+        metrics[name] = math.fsum(float(s[name]) for s in per_sample) / len(per_sample)
+    return metrics
+
+
+class CaptionScorer:
+    """The ``caption`` scorer; ``backend`` is ``auto`` (java when on PATH), ``java`` or ``python``."""
+
+    name = "caption"
+    modes = MODES
+    streaming = False  # CIDEr's IDF comes from all references scored together
+
+    def __init__(self, backend: str = "auto") -> None:
+        if backend not in ("auto", "java", "python"):
+            raise ValueError(f"caption backend {backend!r}: choose auto, java or python")
+        self.backend = backend
+
+    def resolved_backend(self) -> str:
+        if self.backend == "auto":
+            return "java" if shutil.which("java") else "python"
+        if self.backend == "java" and not shutil.which("java"):
+            raise RuntimeError("caption backend 'java' needs java on PATH (Java 8+)")
+        return self.backend
+
+    def score(
+        self, rows: Sequence[Mapping[str, Any]], responses: Sequence[str], ctx: ScoringContext
+    ) -> ScoreResult:
+        if ctx.mode not in MODES:
+            raise ValueError(f"caption has no mode {ctx.mode!r}; choose one of {MODES}")
+        if len(rows) != len(responses):
+            raise ValueError(f"{len(rows)} rows but {len(responses)} responses")
+        if not rows:
+            return ScoreResult([], [], {}, {}, {"mode": ctx.mode})
+        refs = [references_of(row) for row in rows]
+        hyps = [response or "" for response in responses]
+        order = sorted(range(len(rows)), key=lambda i: (_row_id(rows[i]), hyps[i], refs[i]))
+        backend = self.resolved_backend()
+        tokenized = self._tokenize(order, refs, hyps, backend)
+        gts = {slot: tokenized[f"r{i}"] for slot, i in enumerate(order)}
+        res = {slot: tokenized[f"h{i}"] for slot, i in enumerate(order)}
+        metrics, per_image, info = caption_scores(gts, res, backend)
+        per_sample: list[Any] = [None] * len(rows)
+        parsed: list[Any] = [None] * len(rows)
+        for slot, i in enumerate(order):
+            per_sample[i] = per_image[slot]
+            parsed[i] = res[slot][0]
+        return ScoreResult(parsed, per_sample, metrics, {}, {"mode": ctx.mode, **info})
+
+    @staticmethod
+    def _tokenize(
+        order: Sequence[int], refs: Sequence[list[str]], hyps: Sequence[str], backend: str
+    ) -> dict[Hashable, list[str]]:
+        captions: dict[Hashable, list[str]] = {f"h{i}": [hyps[i]] for i in order}
+        captions.update({f"r{i}": list(refs[i]) for i in order})
+        if backend == "java":
+            return java_tokenize(captions)
+        return {key: [ptb_like_tokenize(c) for c in caps] for key, caps in captions.items()}
+
+    def aggregate(
+        self, rows: Sequence[Mapping[str, Any]], per_sample: Sequence[Any], ctx: ScoringContext
+    ) -> tuple[dict[str, float], dict[str, dict[str, float]]]:
+        return caption_metrics(per_sample), {}
+
+    def group_keys(self, rows: Sequence[Mapping[str, Any]]) -> list[Hashable]:
+        return [_row_id(row) or i for i, row in enumerate(rows)]
+
+
+SCORER = CaptionScorer()

@@ -28,7 +28,7 @@ class RunConfig:
     synthetic_size: int | None = None
     shard: tuple[int, int] | None = None  # (index, count) for --shard i/n
     thumbnails: bool = True
-    adapter_extra: dict[str, object] = field(default_factory=dict)
+    adapter_extra: dict[str, str] = field(default_factory=dict)
 
 
 def default_run_name(model: str, now: datetime | None = None) -> str:

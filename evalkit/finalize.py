@@ -20,16 +20,17 @@ from evalkit.types import SampleRecord, TaskResult
 LIBRARIES = ("torch", "transformers", "datasets", "pycocoevalcap", "numpy", "pyarrow", "pillow")
 
 
-def task_stderr(scorer: Any, rows: list[dict[str, Any]], per_sample: list[Any], ctx: ScoringContext, seed: int) -> dict[str, float]:
-    """Bootstrap standard errors of every metric (empty when the stats module cannot apply)."""
-    try:
-        from evalkit.stats import bootstrap_stderr
-    except ImportError:
-        return {}
-    try:
-        return bootstrap_stderr(scorer, rows, per_sample, ctx, seed=seed)
-    except (ValueError, TypeError, KeyError):
-        return {}
+def task_stderr(
+    scorer: Any, rows: list[dict[str, Any]], per_sample: list[Any], ctx: ScoringContext, seed: int
+) -> tuple[dict[str, float], dict[str, Any]]:
+    """Bootstrap standard errors of every metric, and how they were made (seed, replicates,
+    method and 95% interval per metric) for results.json."""
+    from evalkit.stats import bootstrap_metrics
+
+    summary = bootstrap_metrics(scorer, rows, per_sample, ctx, seed=seed)
+    info = summary.to_info()
+    info["ci95"] = {name: [iv.low, iv.high] for name, iv in summary.intervals.items()}
+    return summary.stderr, info
 
 
 def score_records(
@@ -69,8 +70,9 @@ def finalize_task(
     result, final = score_records(spec, selected, ctx)
     log.rewrite(final)
     scorer = get_scorer(spec.scorer)
-    stderr = task_stderr(scorer, [dict(r.fields) for r in final], result.per_sample, ctx, cfg.seed)
-    info = {**result.info, "scorer": spec.scorer, "headline": spec.headline, "box_format": ctx.box_format}
+    stderr, bootstrap = task_stderr(scorer, [dict(r.fields) for r in final], result.per_sample, ctx, cfg.seed)
+    info = {**result.info, "scorer": spec.scorer, "headline": spec.headline, "box_format": ctx.box_format,
+            "bootstrap": bootstrap}  # fmt: skip
     return TaskResult(
         task=spec.name,
         version=spec.version,

@@ -58,7 +58,7 @@ class ModelAdapter(ABC):
         """A cheap length estimate used to sort requests into batches."""
         return len(request.prompt) + 256 * len(request.images)
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - optional hook, a no-op by default
         """Release resources (servers, GPU memory). Safe to call twice."""
 
 

@@ -71,9 +71,7 @@ def parse_mock_spec(spec: str) -> MockBehaviour:
 def _image_digest_bytes(image: Any) -> bytes:
     """Stable bytes for an image: mode, size and raw pixels for PIL images, repr otherwise."""
     if hasattr(image, "tobytes") and hasattr(image, "size"):
-        header = (
-            f"{getattr(image, 'mode', '')}:{image.size[0]}x{image.size[1]}:".encode()
-        )
+        header = f"{getattr(image, 'mode', '')}:{image.size[0]}x{image.size[1]}:".encode()
         return header + image.tobytes()
     return repr(image).encode()
 

@@ -140,13 +140,20 @@ def _undecoded_images(ds: Any, image_columns: Sequence[str]) -> Any:
     return ds
 
 
+def _names_split(relative: Path, split: str) -> bool:
+    """True when a folder or file name *starts* with the split name followed by a separator
+    (``test-00000-of-00001.parquet``, ``test/0000.parquet``), so ``test`` is not ``qual_test``."""
+    pattern = re.compile(rf"{re.escape(split)}($|[-_.])")
+    return any(pattern.match(part) for part in relative.parts)
+
+
 def _local_files(directory: Path, split: str) -> tuple[str, list[str]]:
     """The parquet or JSONL files of ``split`` under ``directory`` (builder name, files)."""
     for kind, patterns in (("parquet", ("*.parquet",)), ("json", ("*.jsonl", "*.jsonlines", "*.json"))):
         files = sorted(str(p) for pat in patterns for p in directory.rglob(pat))
         if not files:
             continue
-        of_split = [f for f in files if re.search(rf"(^|[/_.-]){re.escape(split)}([/_.-]|$)", f[len(str(directory)) :])]
+        of_split = [f for f in files if _names_split(Path(f).relative_to(directory), split)]
         return kind, of_split or files
     return "", []
 
@@ -157,6 +164,8 @@ def _load_local(directory: Path, source: DatasetSource) -> LoadedDataset:
 
     datasets.disable_progress_bars()
 
+    if source.name and (directory / source.name).is_dir():
+        directory = directory / source.name  # a hub snapshot keeps each config in its own folder
     kind, files = _local_files(directory, source.split)
     if not files:
         raise DatasetUnavailableError(

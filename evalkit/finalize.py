@@ -169,7 +169,7 @@ def merge_run(run_dir: Path, cfg_seed: int | None = None) -> dict[str, TaskResul
             records.update(SampleLog(shard_path).read())
         log.rewrite(records[d] for d in sorted(records))
         config = entry.get("config", {})
-        ctx = ScoringContext(mode=config.get("parser", "official"), seed=seed, box_format=entry.get("box_format"))
+        ctx = ScoringContext(mode=config.get("parser", "official"), seed=42, box_format=entry.get("box_format"))
         spec = registry.get(task)
         dataset_info = entry.get("dataset_info") or {"source": config.get("dataset"), "split": config.get("split")}
         result = finalize_task(spec, store, log, None, ctx, dataset_info, {}, _SeedOnly(seed))

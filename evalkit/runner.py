@@ -26,6 +26,9 @@ from evalkit.store import RunStore, SampleLog
 from evalkit.types import GenerationSettings, SampleRecord, TaskResult
 
 THUMBNAILS_PER_TASK = 300
+# Seed of scorers' random fallbacks: 42, as MMMU's official evaluation seeds its stream, so
+# `evalkit run` and `evalkit score` agree. `--seed` drives generation and the bootstrap.
+SCORING_SEED = 42
 
 
 class TooManyErrorsError(RuntimeError):
@@ -166,7 +169,7 @@ def run_task(
     box_format = _remember_box_format(store, spec.name, adapter, dataset.info)
     if shard is not None:
         return None
-    ctx = ScoringContext(mode=cfg.parser, seed=cfg.seed, box_format=box_format)
+    ctx = ScoringContext(mode=cfg.parser, seed=SCORING_SEED, box_format=box_format)
     timing = _timing(stats, time.perf_counter() - t0)
     return finalize_task(spec, store, log, doc_ids, ctx, dataset.info, timing, cfg)
 
@@ -212,7 +215,7 @@ def generate_pending(
     size = adapter.max_batch_size if cfg.batch_size == "auto" else min(int(cfg.batch_size), adapter.max_batch_size)
     sizer = BatchSizer(size)
     scorer = get_scorer(spec.scorer)
-    ctx = ScoringContext(mode=cfg.parser, seed=cfg.seed, box_format=adapter.box_format)
+    ctx = ScoringContext(mode=cfg.parser, seed=SCORING_SEED, box_format=adapter.box_format)
     thumbs_dir = store.run_dir / "images" / safe_name(spec.name)
     t_loop = time.perf_counter()
     with TaskProgress(spec.name, len(pending), enabled=progress) as bar:

@@ -1,0 +1,35 @@
+"""Language model: transformers' ``LlamaForCausalLM`` (RMSNorm, RoPE, SwiGLU, GQA, KV cache).
+
+We only translate our config into a ``LlamaConfig``; the decoder itself is the library's.
+"""
+
+from __future__ import annotations
+
+from transformers import LlamaConfig, LlamaForCausalLM
+
+from evalkit.tinyvlm.config import VLMConfig
+
+
+def llama_config(cfg: VLMConfig) -> LlamaConfig:
+    """The ``LlamaConfig`` equivalent of our LM fields (untied when asked; attention picks sdpa)."""
+    return LlamaConfig(
+        vocab_size=cfg.vocab_size,
+        hidden_size=cfg.lm_hidden,
+        intermediate_size=cfg.lm_ffn,
+        num_hidden_layers=cfg.lm_layers,
+        num_attention_heads=cfg.lm_heads,
+        num_key_value_heads=cfg.lm_kv_heads,
+        max_position_embeddings=cfg.max_positions,
+        rms_norm_eps=cfg.rms_norm_eps,
+        rope_parameters={"rope_type": "default", "rope_theta": cfg.rope_theta},
+        attention_bias=cfg.lm_attention_bias,
+        tie_word_embeddings=cfg.tie_embeddings,
+        pad_token_id=cfg.pad_token_id,
+        bos_token_id=None,
+        eos_token_id=cfg.eos_token_id,
+    )
+
+
+def build_language_model(cfg: VLMConfig) -> LlamaForCausalLM:
+    """A randomly initialised Llama decoder shaped by ``cfg``."""
+    return LlamaForCausalLM(llama_config(cfg))

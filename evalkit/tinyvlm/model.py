@@ -1,0 +1,151 @@
+"""VisionPangu: vision encoder -> projector -> Llama decoder, with safetensors checkpoints.
+
+The LM sees one ``<image>`` placeholder token per visual token; :meth:`VisionPangu.embed`
+replaces those embeddings with the projected patch features (LLaVA / InternVL style).
+A checkpoint directory holds ``config.json``, ``model.safetensors`` and the tokenizer files.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from safetensors.torch import load_model, save_model
+from torch import nn
+
+from evalkit.tinyvlm.config import VLMConfig
+from evalkit.tinyvlm.language import build_language_model
+from evalkit.tinyvlm.projector import Projector
+from evalkit.tinyvlm.tokenizer import VLMTokenizer
+from evalkit.tinyvlm.vision import DenseHeads, VisionEncoder
+
+WEIGHTS_FILE = "model.safetensors"
+IGNORE_INDEX = -100
+
+
+def position_ids_from_mask(attention_mask: torch.Tensor) -> torch.Tensor:
+    """Positions counting only real tokens, so left padding does not shift RoPE: ``(B, T)``."""
+    return (attention_mask.long().cumsum(-1) - 1).clamp(min=0)
+
+
+@dataclass(frozen=True)
+class VLMOutput:
+    """Loss over labelled positions (None without labels) and last-position logits or all logits."""
+
+    loss: torch.Tensor | None
+    logits: torch.Tensor | None
+
+
+class VisionPangu(nn.Module):
+    """The compact VLM. ``forward`` trains; :mod:`evalkit.tinyvlm.generate` decodes."""
+
+    def __init__(self, config: VLMConfig) -> None:
+        super().__init__()
+        self.config = config.validate()
+        self.vision = VisionEncoder(config)
+        self.projector = Projector(config)
+        self.language = build_language_model(config)
+        self.dense = DenseHeads(config)
+
+    def visual_embeddings(self, pixel_values: torch.Tensor) -> torch.Tensor:
+        """``(N_img, 3, S, S)`` -> ``(N_img, num_visual_tokens, lm_hidden)``."""
+        return self.projector(self.vision(pixel_values))
+
+    def embed(self, input_ids: torch.Tensor, pixel_values: torch.Tensor | None) -> torch.Tensor:
+        """Token embeddings ``(B, T, D)`` with ``<image>`` slots filled by visual features, in order."""
+        embeds = self.language.get_input_embeddings()(input_ids)
+        slots = input_ids == self.config.image_token_id
+        n_slots = int(slots.sum())
+        if pixel_values is None or n_slots == 0:
+            if n_slots:
+                raise ValueError(f"{n_slots} <image> tokens but no pixel_values")
+            return embeds
+        visual = self.visual_embeddings(pixel_values)
+        if visual.shape[0] * visual.shape[1] != n_slots:
+            raise ValueError(
+                f"{n_slots} <image> tokens for {visual.shape[0]}x{visual.shape[1]} visual tokens"
+            )
+        return embeds.masked_scatter(slots.unsqueeze(-1), visual.to(embeds.dtype))
+
+    def hidden_states(
+        self, inputs_embeds: torch.Tensor, attention_mask: torch.Tensor, past_key_values: Any = None
+    ) -> tuple[torch.Tensor, Any]:
+        """Run the decoder; returns final hidden states ``(B, T, D)`` and the (updated) KV cache."""
+        full_mask = attention_mask
+        past = 0 if past_key_values is None else past_key_values.get_seq_length()
+        positions = position_ids_from_mask(full_mask)[:, past:]
+        out = self.language.model(
+            inputs_embeds=inputs_embeds,
+            attention_mask=full_mask,
+            position_ids=positions,
+            past_key_values=past_key_values,
+            use_cache=past_key_values is not None,
+        )
+        return out.last_hidden_state, out.past_key_values
+
+    def forward(
+        self,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor,
+        pixel_values: torch.Tensor | None = None,
+        labels: torch.Tensor | None = None,
+    ) -> VLMOutput:
+        """Next-token loss over positions whose label is not -100 (logits only computed there)."""
+        hidden, _ = self.hidden_states(self.embed(input_ids, pixel_values), attention_mask)
+        head = self.language.get_output_embeddings()
+        if labels is None:
+            return VLMOutput(loss=None, logits=head(hidden))
+        targets = labels[:, 1:]
+        keep = targets != IGNORE_INDEX
+        logits = head(hidden[:, :-1][keep])  # (K, V)
+        loss = F.cross_entropy(logits.float(), targets[keep])
+        return VLMOutput(loss=loss, logits=None)
+
+    def dense_loss(self, pixel_values: torch.Tensor, patch_labels: dict[str, torch.Tensor]) -> torch.Tensor:
+        """Mean over heads of per-patch cross-entropy (labels ``(B, N)``, -100 ignored)."""
+        logits = self.dense(self.vision(pixel_values))
+        losses = [
+            F.cross_entropy(
+                logits[name].flatten(0, 1).float(), patch_labels[name].flatten(), ignore_index=IGNORE_INDEX
+            )
+            for name in logits
+        ]
+        if not losses:
+            raise ValueError("config has no dense_heads; the vision stage needs them")
+        return torch.stack(losses).mean()
+
+    def num_parameters(self, *, include_dense: bool = False) -> int:
+        """Unique parameters (tied embeddings counted once), dense heads excluded by default."""
+        seen = {
+            id(p): p for name, p in self.named_parameters() if include_dense or not name.startswith("dense.")
+        }
+        return sum(p.numel() for p in seen.values())
+
+    def save_pretrained(self, directory: Path | str, tokenizer: VLMTokenizer | None = None) -> None:
+        """Write ``config.json`` + ``model.safetensors`` (+ tokenizer files when given)."""
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        self.config.save(directory)
+        save_model(self, str(directory / WEIGHTS_FILE))
+        if tokenizer is not None:
+            tokenizer.save_pretrained(directory)
+
+    @staticmethod
+    def from_pretrained(
+        directory: Path | str, *, device: str | torch.device = "cpu", dtype: torch.dtype = torch.float32
+    ) -> VisionPangu:
+        """Load a checkpoint directory written by :meth:`save_pretrained` (strict: all keys must match)."""
+        directory = Path(directory)
+        if not (directory / WEIGHTS_FILE).is_file():
+            raise FileNotFoundError(f"no {WEIGHTS_FILE} in {directory}; train one with `evalkit train`")
+        model = VisionPangu(VLMConfig.load(directory))
+        load_model(model, str(directory / WEIGHTS_FILE), strict=True, device=str(device))
+        return model.to(device=device, dtype=dtype).eval()
+
+
+def load_pretrained(directory: Path | str, *, device: str = "cpu") -> tuple[VisionPangu, VLMTokenizer]:
+    """Model and tokenizer of one checkpoint directory."""
+    return VisionPangu.from_pretrained(directory, device=device), VLMTokenizer.from_pretrained(directory)

@@ -1,0 +1,88 @@
+"""Specification of the VLM's components: pixel shuffle, projector, image-slot filling, loss, checkpoints."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from evalkit.tinyvlm.config import preset
+from evalkit.tinyvlm.model import IGNORE_INDEX, VisionPangu, position_ids_from_mask
+from evalkit.tinyvlm.projector import pixel_shuffle
+
+MICRO = {"vocab_size": 40, "vit_layers": 1, "vit_hidden": 32, "vit_heads": 2, "vit_mlp": 64, "lm_hidden": 32,
+         "lm_layers": 1, "lm_heads": 2, "lm_kv_heads": 1, "lm_ffn": 64, "image_size": 32}  # fmt: skip
+
+
+def micro_model(**overrides: object) -> VisionPangu:
+    torch.manual_seed(0)
+    return VisionPangu(preset("tiny", **{**MICRO, **overrides})).eval()
+
+
+def test_pixel_shuffle_concatenates_each_2x2_block_of_patches() -> None:
+    # a 4x4 grid whose feature is the patch index; block (0,0) holds patches 0, 1, 4, 5
+    grid = torch.arange(16.0).view(1, 16, 1)
+    out = pixel_shuffle(grid, 2)
+    assert out.shape == (1, 4, 4)
+    assert out[0].tolist() == [[0, 1, 4, 5], [2, 3, 6, 7], [8, 9, 12, 13], [10, 11, 14, 15]]
+
+
+def test_projector_gives_four_times_fewer_tokens_in_lm_width() -> None:
+    model = micro_model()
+    visual = model.visual_embeddings(torch.zeros(2, 3, 32, 32))
+    assert visual.shape == (2, (32 // 8 // 2) ** 2, 32)
+
+
+def test_image_slots_are_filled_with_visual_features_in_order() -> None:
+    model = micro_model()
+    n = model.config.num_visual_tokens
+    img = model.config.image_token_id
+    ids = torch.tensor([[5] + [img] * n + [6], [img] * n + [7, 8]])
+    pixels = torch.randn(2, 3, 32, 32)
+    embeds = model.embed(ids, pixels)
+    visual = model.visual_embeddings(pixels)
+    assert torch.equal(embeds[0, 1 : 1 + n], visual[0])
+    assert torch.equal(embeds[1, :n], visual[1])
+    assert torch.equal(embeds[0, 0], model.language.get_input_embeddings().weight[5])
+
+
+def test_slot_count_mismatch_is_an_error() -> None:
+    model = micro_model()
+    ids = torch.tensor([[model.config.image_token_id, 5]])
+    with pytest.raises(ValueError, match="<image> tokens"):
+        model.embed(ids, torch.randn(1, 3, 32, 32))
+
+
+def test_loss_only_counts_labelled_positions() -> None:
+    model = micro_model()
+    ids = torch.tensor([[9, 10, 11, 12]])
+    mask = torch.ones_like(ids)
+    labels = torch.tensor([[IGNORE_INDEX, IGNORE_INDEX, 11, 12]])
+    logits = model(ids, mask).logits
+    assert logits is not None
+    expected = torch.nn.functional.cross_entropy(logits[0, 1:3], torch.tensor([11, 12]))
+    loss = model(ids, mask, labels=labels).loss
+    assert loss is not None
+    assert torch.allclose(loss, expected, atol=1e-6)
+
+
+def test_left_padding_does_not_shift_positions() -> None:
+    mask = torch.tensor([[0, 0, 1, 1, 1], [1, 1, 1, 1, 1]])
+    assert position_ids_from_mask(mask).tolist() == [[0, 0, 0, 1, 2], [0, 1, 2, 3, 4]]
+
+
+@pytest.mark.parametrize("tie", [True, False])
+def test_checkpoint_round_trip_reproduces_logits(tmp_path: Path, tie: bool) -> None:
+    model = micro_model(tie_embeddings=tie, dense_heads=(("shape", 3),))
+    model.save_pretrained(tmp_path)
+    loaded = VisionPangu.from_pretrained(tmp_path)
+    assert loaded.config == model.config
+    ids, mask = torch.tensor([[3, 4, 5]]), torch.ones(1, 3, dtype=torch.long)
+    assert torch.equal(loaded(ids, mask).logits, model(ids, mask).logits)  # type: ignore[arg-type]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["config.json", "model.safetensors"]
+
+
+def test_missing_checkpoint_says_how_to_make_one(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match="evalkit train"):
+        VisionPangu.from_pretrained(tmp_path)

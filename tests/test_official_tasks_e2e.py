@@ -159,7 +159,7 @@ def test_vqav2_run_scores_leave_one_out_and_normalises_only_the_reply(runs: Runs
     approx_all(result["metrics"], {"accuracy": 60.0})
     assert [r["score"] for r in records] == pytest.approx([1.0, 0.9, 0.0, 1.0, 0.3, 0.0, 1.0])
     approx_all({k: v["accuracy"] for k, v in result["breakdown"].items() if k.startswith("answer_type")},
-               {"answer_type:yes/no": 64.0, "answer_type:number": 0.0, "answer_type:other": 100.0})  # fmt: skip
+               {"answer_type/yes/no": 64.0, "answer_type/number": 0.0, "answer_type/other": 100.0})  # fmt: skip
     assert records[0]["prompt"] == "Is it thing 0?" + PERCEPTION_SUFFIX
 
 
@@ -427,7 +427,7 @@ def test_vqav2_score_file_three_modes_and_submission(tmp_path: Path) -> None:
         approx_all(docs[mode]["metrics"], {"accuracy": accuracy})
     # official by answer_type: number (1 + 0 + 0.3 + 0)/4, yes/no 1/1, other (0.9 + 0.6 + 0)/3
     approx_all({k: v["accuracy"] for k, v in docs["official"]["breakdown"].items() if k.startswith("answer_type")},
-               {"answer_type:number": 32.5, "answer_type:yes/no": 100.0, "answer_type:other": 50.0})  # fmt: skip
+               {"answer_type/number": 32.5, "answer_type/yes/no": 100.0, "answer_type/other": 50.0})  # fmt: skip
     assert json.loads(submission.read_text())[:2] == [
         {"question_id": 100, "answer": "Two"},
         {"question_id": 101, "answer": "2"},

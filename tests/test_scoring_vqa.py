@@ -130,8 +130,8 @@ def test_golden_table_and_row_order_does_not_matter() -> None:
     assert result.per_sample == pytest.approx([1.0, 0.0, 1.0, 0.6, 0.9])
     assert result.parsed == ["yes", "yes", "2", "3", "red"]
     for answer_type, acc in GOLDEN_BREAKDOWN.items():
-        assert result.breakdown[f"answer_type:{answer_type}"]["accuracy"] == pytest.approx(acc)
-    assert result.breakdown["question_type:how many"]["accuracy"] == pytest.approx(80.0)
+        assert result.breakdown[f"answer_type/{answer_type}"]["accuracy"] == pytest.approx(acc)
+    assert result.breakdown["question_type/how many"]["accuracy"] == pytest.approx(80.0)
     order = list(range(5))
     random.Random(0).shuffle(order)
     shuffled = scorer.score(

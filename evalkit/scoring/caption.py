@@ -31,6 +31,7 @@ from collections.abc import Hashable, Mapping, Sequence
 from typing import Any
 
 from evalkit.scoring.base import ScoringContext
+from evalkit.scoring.common import check_inputs
 from evalkit.types import ScoreResult
 
 MODES = ("official", "robust")
@@ -241,10 +242,7 @@ class CaptionScorer:
     def score(
         self, rows: Sequence[Mapping[str, Any]], responses: Sequence[str], ctx: ScoringContext
     ) -> ScoreResult:
-        if ctx.mode not in MODES:
-            raise ValueError(f"caption has no mode {ctx.mode!r}; choose one of {MODES}")
-        if len(rows) != len(responses):
-            raise ValueError(f"{len(rows)} rows but {len(responses)} responses")
+        check_inputs(self.name, self.modes, ctx.mode, rows, responses)
         if not rows:
             return ScoreResult([], [], {}, {}, {"mode": ctx.mode})
         refs = [references_of(row) for row in rows]

@@ -34,6 +34,7 @@ from evalkit.parsing.boxes import (
     xywh_to_xyxy,
 )
 from evalkit.scoring.base import ScoringContext
+from evalkit.scoring.common import check_inputs, percent, percent_mean, row_units
 from evalkit.types import ScoreResult
 
 MODES = ("official", "robust")
@@ -109,9 +110,9 @@ def grounding_metrics(per_sample: Sequence[Mapping[str, Any]]) -> dict[str, floa
         return {}
     n = len(per_sample)
     return {
-        "acc@0.5": 100.0 * sum(bool(s["hit"]) for s in per_sample) / n,
-        "miou": 100.0 * math.fsum(float(s["iou"]) for s in per_sample) / n,
-        "parse_failure_rate": 100.0 * sum(bool(s["parse_failure"]) for s in per_sample) / n,
+        "acc@0.5": percent(sum(bool(s["hit"]) for s in per_sample), n),
+        "miou": percent_mean(float(s["iou"]) for s in per_sample),
+        "parse_failure_rate": percent(sum(bool(s["parse_failure"]) for s in per_sample), n),
     }
 
 
@@ -125,10 +126,7 @@ class GroundingScorer:
     def score(
         self, rows: Sequence[Mapping[str, Any]], responses: Sequence[str], ctx: ScoringContext
     ) -> ScoreResult:
-        if ctx.mode not in MODES:
-            raise ValueError(f"grounding has no mode {ctx.mode!r}; choose one of {MODES}")
-        if len(rows) != len(responses):
-            raise ValueError(f"{len(rows)} rows but {len(responses)} responses")
+        check_inputs(self.name, self.modes, ctx.mode, rows, responses)
         preds, targets, failed = predict_boxes(rows, responses, ctx)
         ious = box_iou_float32(preds, targets)
         per_sample = []
@@ -156,7 +154,7 @@ class GroundingScorer:
         return grounding_metrics(per_sample), {}
 
     def group_keys(self, rows: Sequence[Mapping[str, Any]]) -> list[Hashable]:
-        return [row.get("question_id", i) for i, row in enumerate(rows)]
+        return row_units(rows)
 
 
 SCORER = GroundingScorer()

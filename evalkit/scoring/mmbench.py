@@ -23,14 +23,10 @@ from typing import Any
 
 from evalkit.parsing.choice import VLMEVALKIT_2024, VLMEVALKIT_CURRENT, robust_can_infer, vlmevalkit_can_infer
 from evalkit.scoring.base import ScoringContext
+from evalkit.scoring.common import accuracy_breakdown, check_inputs, group_by_columns, percent_mean
 from evalkit.types import ScoreResult
 
 CIRCULAR_BASE = 1_000_000
-
-
-def percent(numerator: float, denominator: float) -> float:
-    """100 * numerator / denominator, or 0.0 when the denominator is 0."""
-    return 100.0 * numerator / denominator if denominator else 0.0
 
 
 def is_missing(value: Any) -> bool:
@@ -72,8 +68,12 @@ def group_outcomes(rows: Sequence[Mapping[str, Any]], per_sample: Sequence[Any])
     for row, outcome in zip(rows, per_sample, strict=True):
         group = circular_group(row)
         all_right[group] = all_right[group] and float(outcome["score"]) == 1.0
-    mains = {circular_group(row) for row in rows if is_main_row(row)}
-    return {group: all_right[group] for group in mains}
+    return {group: all_right[group] for group in main_groups(rows)}
+
+
+def main_groups(rows: Sequence[Mapping[str, Any]]) -> set[int]:
+    """The groups whose main row is among ``rows`` (the only ones ``mcq_circular_eval`` scores)."""
+    return {circular_group(row) for row in rows if is_main_row(row)}
 
 
 class MMBenchScorer:
@@ -87,17 +87,14 @@ class MMBenchScorer:
         self, rows: Sequence[Mapping[str, Any]], responses: Sequence[str], ctx: ScoringContext
     ) -> ScoreResult:
         """Infer each reply's letter, mark rows, and score the circular groups."""
-        if ctx.mode not in self.modes:
-            raise ValueError(f"mmbench: unknown parser mode {ctx.mode!r}; choose one of {self.modes}")
-        if len(rows) != len(responses):
-            raise ValueError(f"mmbench: {len(rows)} rows but {len(responses)} responses")
+        check_inputs(self.name, self.modes, ctx.mode, rows, responses)
         parsed = [infer_letter(str(reply), row, ctx.mode) for reply, row in zip(responses, rows)]
         per_sample = [
             {"score": float(p is not None and p == str(row["answer"]).strip())}
             for p, row in zip(parsed, rows)
         ]
         metrics, breakdown = self.aggregate(rows, per_sample, ctx)
-        mains = {circular_group(row) for row in rows if is_main_row(row)}
+        mains = main_groups(rows)
         info = {
             "parser": ctx.mode,
             "groups": len(mains),
@@ -114,19 +111,10 @@ class MMBenchScorer:
     ) -> tuple[dict[str, float], dict[str, dict[str, float]]]:
         """Circular accuracy overall and per main-row ``category`` / ``L2-category``."""
         outcomes = group_outcomes(rows, per_sample)
-        tallies: dict[str, list[bool]] = defaultdict(list)
-        for row in rows:
-            if not is_main_row(row):
-                continue
-            right = outcomes[circular_group(row)]
-            for column in ("category", "L2-category"):
-                if row.get(column) is not None:
-                    tallies[f"{column}/{row[column]}"].append(right)
-        breakdown = {
-            key: {"accuracy": percent(sum(v), len(v)), "n": float(len(v))}
-            for key, v in sorted(tallies.items())
-        }
-        return {"accuracy": percent(sum(outcomes.values()), len(outcomes))}, breakdown
+        main_rows = [row for row in rows if is_main_row(row)]
+        rights = [float(outcomes[circular_group(row)]) for row in main_rows]
+        tallies = group_by_columns(main_rows, rights, ("category", "L2-category"))
+        return {"accuracy": percent_mean(map(float, outcomes.values()))}, accuracy_breakdown(tallies)
 
     def group_keys(self, rows: Sequence[Mapping[str, Any]]) -> list[Hashable]:
         """A question's rotations are resampled together: ``index % 1_000_000``."""

@@ -16,6 +16,7 @@ from typing import Any
 
 from evalkit.parsing.yes_no import parse_mme_yes_no
 from evalkit.scoring.base import ScoringContext
+from evalkit.scoring.common import check_inputs, percent, percent_mean
 from evalkit.types import ScoreResult
 
 PERCEPTION = (
@@ -23,11 +24,6 @@ PERCEPTION = (
     "celebrity", "scene", "landmark", "artwork", "OCR",
 )  # fmt: skip
 COGNITION = ("commonsense_reasoning", "numerical_calculation", "text_translation", "code_reasoning")
-
-
-def percent(numerator: float, denominator: float) -> float:
-    """100 * numerator / denominator, or 0.0 when the denominator is 0."""
-    return 100.0 * numerator / denominator if denominator else 0.0
 
 
 def gold_label(row: Mapping[str, Any]) -> str:
@@ -41,7 +37,7 @@ def gold_label(row: Mapping[str, Any]) -> str:
 def subtask_scores(image_outcomes: Mapping[Hashable, Sequence[float]]) -> dict[str, float]:
     """acc, acc_plus and score (= acc + acc_plus) of one subtask from its images' outcomes."""
     outcomes = [s for scores in image_outcomes.values() for s in scores]
-    acc = percent(sum(outcomes), len(outcomes))
+    acc = percent_mean(outcomes)
     all_right = sum(1 for scores in image_outcomes.values() if all(s == 1.0 for s in scores))
     acc_plus = percent(all_right, len(image_outcomes))
     return {"acc": acc, "acc_plus": acc_plus, "score": acc + acc_plus, "n": float(len(outcomes))}
@@ -68,7 +64,7 @@ class MMEScorer:
         self, rows: Sequence[Mapping[str, Any]], responses: Sequence[str], ctx: ScoringContext
     ) -> ScoreResult:
         """Parse every reply, mark it right or wrong, and compute the MME scores."""
-        _check(self, rows, responses, ctx)
+        check_inputs(self.name, self.modes, ctx.mode, rows, responses)
         parsed = [parse_mme_yes_no(str(r), ctx.mode) for r in responses]
         per_sample = [{"score": float(p == gold_label(row))} for p, row in zip(parsed, rows)]
         metrics, breakdown = self.aggregate(rows, per_sample, ctx)
@@ -99,14 +95,6 @@ class MMEScorer:
     def group_keys(self, rows: Sequence[Mapping[str, Any]]) -> list[Hashable]:
         """An image's questions are resampled together: (category, question_id)."""
         return [(str(row["category"]), row["question_id"]) for row in rows]
-
-
-def _check(scorer: Any, rows: Sequence[Any], responses: Sequence[Any], ctx: ScoringContext) -> None:
-    """Fail early on an unknown parser mode or mismatched lengths."""
-    if ctx.mode not in scorer.modes:
-        raise ValueError(f"{scorer.name}: unknown parser mode {ctx.mode!r}; choose one of {scorer.modes}")
-    if len(rows) != len(responses):
-        raise ValueError(f"{scorer.name}: {len(rows)} rows but {len(responses)} responses")
 
 
 SCORER = MMEScorer()

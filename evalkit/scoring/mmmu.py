@@ -18,13 +18,13 @@ from __future__ import annotations
 import ast
 import hashlib
 import random
-from collections import defaultdict
 from collections.abc import Hashable, Mapping, Sequence
 from typing import Any
 
 from evalkit.parsing.choice import ChoiceParse, mmmu_official_choice, mmmu_robust_choice
 from evalkit.parsing.open_answer import gold_answers, open_answer_correct, parse_open_response
 from evalkit.scoring.base import ScoringContext
+from evalkit.scoring.common import accuracy_breakdown, accuracy_entry, check_inputs, group_by, percent_mean
 from evalkit.types import ScoreResult
 
 # CAT_SHORT2LONG's values, in its key order: the order the official script scores subjects
@@ -48,11 +48,6 @@ DOMAINS = {
         "Energy_and_Power", "Materials", "Mechanical_Engineering",
     ),
 }  # fmt: skip
-
-
-def percent(numerator: float, denominator: float) -> float:
-    """100 * numerator / denominator, or 0.0 when the denominator is 0."""
-    return 100.0 * numerator / denominator if denominator else 0.0
 
 
 def subject_of(question_id: str) -> str:
@@ -113,10 +108,7 @@ class MMMUScorer:
         self, rows: Sequence[Mapping[str, Any]], responses: Sequence[str], ctx: ScoringContext
     ) -> ScoreResult:
         """Parse replies in the official order, mark them, and compute accuracy."""
-        if ctx.mode not in self.modes:
-            raise ValueError(f"mmmu: unknown parser mode {ctx.mode!r}; choose one of {self.modes}")
-        if len(rows) != len(responses):
-            raise ValueError(f"mmmu: {len(rows)} rows but {len(responses)} responses")
+        check_inputs(self.name, self.modes, ctx.mode, rows, responses)
         parsed: list[Any] = [None] * len(rows)
         per_sample: list[Any] = [None] * len(rows)
         stream = random.Random(ctx.seed)
@@ -143,22 +135,14 @@ class MMMUScorer:
         self, rows: Sequence[Mapping[str, Any]], per_sample: Sequence[Any], ctx: ScoringContext
     ) -> tuple[dict[str, float], dict[str, dict[str, float]]]:
         """Instance-level accuracy overall, per subject and per official domain."""
-        by_subject: dict[str, list[float]] = defaultdict(list)
-        for row, outcome in zip(rows, per_sample, strict=True):
-            by_subject[subject_of(row["id"])].append(float(outcome["score"]))
-        breakdown = {
-            s: {"accuracy": percent(sum(v), len(v)), "n": float(len(v))}
-            for s, v in sorted(by_subject.items())
-        }
+        scores = [float(outcome["score"]) for outcome in per_sample]
+        by_subject = group_by((subject_of(row["id"]) for row in rows), scores)
+        breakdown = accuracy_breakdown(by_subject)
         for domain, subjects in DOMAINS.items():
-            scores = [x for s in subjects for x in by_subject.get(s, [])]
-            if scores:
-                breakdown[f"Overall-{domain}"] = {
-                    "accuracy": percent(sum(scores), len(scores)),
-                    "n": float(len(scores)),
-                }
-        every = [x for v in by_subject.values() for x in v]
-        return {"accuracy": percent(sum(every), len(every))}, breakdown
+            domain_scores = [x for s in subjects for x in by_subject.get(s, [])]
+            if domain_scores:
+                breakdown[f"Overall-{domain}"] = accuracy_entry(domain_scores)
+        return {"accuracy": percent_mean(scores)}, breakdown
 
     def group_keys(self, rows: Sequence[Mapping[str, Any]]) -> list[Hashable]:
         """MMMU questions are independent: each question id is its own unit."""

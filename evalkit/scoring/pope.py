@@ -9,19 +9,14 @@ yes, and not a yes prediction. Every ratio with an empty denominator is 0.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from evalkit.parsing.yes_no import NO, YES, parse_pope_yes_no
 from evalkit.scoring.base import ScoringContext
+from evalkit.scoring.common import check_inputs, column_value, group_by, percent
 from evalkit.types import ScoreResult
-
-
-def percent(numerator: float, denominator: float) -> float:
-    """100 * numerator / denominator, or 0.0 when the denominator is 0."""
-    return 100.0 * numerator / denominator if denominator else 0.0
 
 
 @dataclass(frozen=True)
@@ -76,10 +71,7 @@ class POPEScorer:
         self, rows: Sequence[Mapping[str, Any]], responses: Sequence[str], ctx: ScoringContext
     ) -> ScoreResult:
         """Parse every reply to yes/no and compute the pooled and per-category metrics."""
-        if ctx.mode not in self.modes:
-            raise ValueError(f"pope: unknown parser mode {ctx.mode!r}; choose one of {self.modes}")
-        if len(rows) != len(responses):
-            raise ValueError(f"pope: {len(rows)} rows but {len(responses)} responses")
+        check_inputs(self.name, self.modes, ctx.mode, rows, responses)
         parsed = [parse_pope_yes_no(str(r), ctx.mode) for r in responses]
         per_sample = [{"pred": p, "score": float(p == gold_label(row))} for p, row in zip(parsed, rows)]
         metrics, breakdown = self.aggregate(rows, per_sample, ctx)
@@ -98,10 +90,7 @@ class POPEScorer:
     ) -> tuple[dict[str, float], dict[str, dict[str, float]]]:
         """Pooled metrics and the same metrics per ``category`` (rows without one are pooled only)."""
         pairs = [(str(s["pred"]), gold_label(row)) for s, row in zip(per_sample, rows, strict=True)]
-        by_category: dict[str, list[tuple[str, str]]] = defaultdict(list)
-        for pair, row in zip(pairs, rows):
-            if row.get("category") is not None:
-                by_category[str(row["category"])].append(pair)
+        by_category = group_by((column_value(row, "category") for row in rows), pairs)
         breakdown = {
             c: {**confusion(p).metrics(), "n": float(len(p))} for c, p in sorted(by_category.items())
         }

@@ -28,13 +28,13 @@ Means use ``math.fsum`` so they do not depend on row order.
 from __future__ import annotations
 
 import json
-import math
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Hashable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from evalkit.scoring.base import ScoringContext
+from evalkit.scoring.common import accuracy_breakdown, check_inputs, group_by_columns, percent_mean, row_units
 from evalkit.scoring.vqa_normalize import AnswerNormalizer, clean_whitespace
 from evalkit.types import ScoreResult
 
@@ -117,30 +117,16 @@ def question_accuracy(
     return reply, leave_one_out_accuracy([g == reply for g in gts], multiplicity)
 
 
-def _percent_mean(values: Sequence[float]) -> float:
-    return 100.0 * math.fsum(values) / len(values)
-
-
 def vqa_metrics(
     rows: Sequence[Mapping[str, Any]], per_sample: Sequence[float | None]
 ) -> tuple[dict[str, float], dict[str, dict[str, float]]]:
-    """Overall accuracy plus per answer type and per question type (percent)."""
-    groups: dict[str, list[float]] = defaultdict(list)
-    scored: list[float] = []
-    for row, acc in zip(rows, per_sample, strict=True):
-        if acc is None:
-            continue
-        scored.append(acc)
-        for column in ("answer_type", "question_type"):
-            if row.get(column) is not None:
-                groups[f"{column}:{row[column]}"].append(acc)
-    if not scored:
+    """Overall accuracy plus ``answer_type/<t>`` and ``question_type/<t>`` breakdowns (percent)."""
+    pairs = [(row, acc) for row, acc in zip(rows, per_sample, strict=True) if acc is not None]
+    if not pairs:
         return {}, {}
-    breakdown = {
-        name: {"accuracy": _percent_mean(values), "n": float(len(values))}
-        for name, values in sorted(groups.items())
-    }
-    return {"accuracy": _percent_mean(scored)}, breakdown
+    scored = [acc for _, acc in pairs]
+    groups = group_by_columns([row for row, _ in pairs], scored, ("answer_type", "question_type"))
+    return {"accuracy": percent_mean(scored)}, accuracy_breakdown(groups)
 
 
 class VQAv2Scorer:
@@ -156,10 +142,7 @@ class VQAv2Scorer:
         responses: Sequence[str],
         ctx: ScoringContext,
     ) -> ScoreResult:
-        if ctx.mode not in MODES:
-            raise ValueError(f"vqav2 has no mode {ctx.mode!r}; choose one of {MODES}")
-        if len(rows) != len(responses):
-            raise ValueError(f"{len(rows)} rows but {len(responses)} responses")
+        check_inputs(self.name, self.modes, ctx.mode, rows, responses)
         norm = AnswerNormalizer()
         parsed: list[str] = []
         per_sample: list[float | None] = []
@@ -183,7 +166,7 @@ class VQAv2Scorer:
         return vqa_metrics(rows, per_sample)
 
     def group_keys(self, rows: Sequence[Mapping[str, Any]]) -> list[Hashable]:
-        return [row.get("question_id", i) for i, row in enumerate(rows)]
+        return row_units(rows)
 
 
 def write_submission(

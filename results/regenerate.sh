@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Regenerates the committed leaderboard of the synthetic suite: the built-in model and the
+# mock baselines, each on every shapes task, then results/LEADERBOARD.md.
+# Usage (from the repository root): bash results/regenerate.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 TRANSFORMERS_OFFLINE=1
+for model in visionpangu mock:yes mock:random; do
+  name="shapes-$(echo "$model" | tr ':' '-')"
+  rm -rf "results/$name"
+  evalkit run --model "$model" --tasks shapes_all --output-dir results --run-name "$name" --no-progress
+done
+evalkit leaderboard results --format md --out results/LEADERBOARD.md

@@ -7,6 +7,8 @@ request at a time; out-of-memory halves the batch. Nothing here writes files.
 
 from __future__ import annotations
 
+import dataclasses
+import os
 import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -21,6 +23,7 @@ from evalkit.registry import TaskSpec
 from evalkit.types import GenerationRequest, GenerationSettings
 
 CHUNK_BATCHES = 16  # batches sorted together; bounds memory while keeping padding low
+DECODE_WORKERS = min(8, os.cpu_count() or 2)  # JPEG decoding releases the GIL
 
 
 @dataclass
@@ -58,20 +61,37 @@ def _split_row(spec: TaskSpec, row: dict[str, Any]) -> tuple[dict[str, Any], lis
     return fields, images
 
 
-def prepare_sample(spec: TaskSpec, doc_id: int, row: dict[str, Any], base_dir: Any) -> Prepared:
-    """Row -> fields, prompt and decoded images; errors are kept on the sample, not raised."""
+def read_sample(spec: TaskSpec, doc_id: int, row: dict[str, Any]) -> Prepared:
+    """Row -> fields, prompt and the still-encoded image cells; errors are kept on the sample."""
     try:
         row = prepare_row(spec, row)
         fields, raw_images = _split_row(spec, row)
     except Exception as exc:  # a corrupt row must not stop the run
         return Prepared(doc_id, {}, error=f"bad row: {describe_error(exc)}")
-    sample = Prepared(doc_id, fields)
     try:
-        sample.prompt = build_prompt(spec, fields)
-        sample.images = tuple(decode_image(img, base_dir=base_dir) for img in raw_images)
+        prompt = build_prompt(spec, fields)
     except Exception as exc:
-        sample.error = describe_error(exc)
-    return sample
+        return Prepared(doc_id, fields, error=describe_error(exc))
+    return Prepared(doc_id, fields, prompt=prompt, images=tuple(raw_images))
+
+
+def decode_sample_images(sample: Prepared, base_dir: Any) -> Prepared:
+    """A copy of ``sample`` with RGB images for its encoded cells (an error is kept, not raised).
+
+    A copy, so that the chunk's list of encoded samples never holds decoded pixels.
+    """
+    if sample.error is not None:
+        return sample
+    try:
+        images = tuple(decode_image(img, base_dir=base_dir) for img in sample.images)
+    except Exception as exc:
+        return dataclasses.replace(sample, images=(), error=describe_error(exc))
+    return dataclasses.replace(sample, images=images)
+
+
+def prepare_sample(spec: TaskSpec, doc_id: int, row: dict[str, Any], base_dir: Any) -> Prepared:
+    """Row -> fields, prompt and decoded images; errors are kept on the sample, not raised."""
+    return decode_sample_images(read_sample(spec, doc_id, row), base_dir)
 
 
 def prepared_batches(
@@ -79,16 +99,29 @@ def prepared_batches(
     dataset: LoadedDataset,
     doc_ids: Sequence[int],
     batch_size: int,
-    workers: int = 2,
+    workers: int = DECODE_WORKERS,
 ) -> Iterator[list[Prepared]]:
-    """Batches of prepared samples, length-sorted within chunks (run this under ``prefetch``)."""
+    """Batches of prepared samples, length-sorted within chunks (run this under ``prefetch``).
+
+    A chunk's rows are read and prompted first (cheap: the sort key needs only the prompt and
+    the number of images); images are decoded batch by batch, in parallel, just before the
+    batch is handed on, so at most a few batches of decoded images exist at any time.
+    """
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="evalkit-decode") as pool:
         for chunk in chunked(doc_ids, batch_size * CHUNK_BATCHES):
-            rows = list(dataset.iter_rows(chunk))
-            samples = list(
-                pool.map(lambda item: prepare_sample(spec, item[0], item[1], dataset.base_dir), rows)
-            )
-            yield from length_sorted_batches(samples, _sample_length, batch_size)
+            samples = [read_sample(spec, doc_id, row) for doc_id, row in dataset.iter_rows(chunk)]
+            for batch in length_sorted_batches(samples, _sample_length, batch_size):
+                yield _decode_batch(pool, workers, batch, dataset.base_dir)
+
+
+def _decode_batch(
+    pool: ThreadPoolExecutor, workers: int, batch: list[Prepared], base_dir: Any
+) -> list[Prepared]:
+    """Decode a batch in ``workers`` contiguous slices (one task per slice, not per sample)."""
+    step = -(-len(batch) // max(1, workers))
+    slices = [batch[i : i + step] for i in range(0, len(batch), step)]
+    parts = pool.map(lambda part: [decode_sample_images(s, base_dir) for s in part], slices)
+    return [sample for part in parts for sample in part]
 
 
 def _sample_length(sample: Prepared) -> int:

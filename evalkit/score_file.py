@@ -7,7 +7,9 @@ nothing here imports torch.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import gc
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +46,22 @@ def read_predictions(path: Path) -> list[dict[str, Any]]:
     return rows
 
 
+@contextmanager
+def cyclic_gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while millions of small acyclic objects are made.
+
+    Each generation-2 pass rescans every dict and list built so far; on a 214k-row VQAv2 file
+    that tripled the parse time. Reference counting still frees everything as usual.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def keep_filtered(rows: list[dict[str, Any]], filt: Mapping[str, Any]) -> list[dict[str, Any]]:
     """Rows matching a variant's filter (``pope_random`` keeps category == random)."""
     return [r for r in rows if all(r.get(k) == v for k, v in filt.items())]
@@ -64,11 +82,12 @@ def score_predictions_file(
     scorer = get_scorer(spec.scorer)
     if parser not in scorer.modes:
         raise ValueError(f"task {task!r} has parser modes {list(scorer.modes)}, not {parser!r}")
-    rows = keep_filtered(read_predictions(path), spec.filter)
-    responses = [str(r.pop("response") or "") for r in rows]
     ctx = ScoringContext(mode=parser, seed=seed, box_format=box_format)
     try:
-        result = scorer.score(rows, responses, ctx)
+        with cyclic_gc_paused():
+            rows = keep_filtered(read_predictions(path), spec.filter)
+            responses = [str(r.pop("response") or "") for r in rows]
+            result = scorer.score(rows, responses, ctx)
     except KeyError as exc:
         raise PredictionFileError(
             f"{path}: rows lack column {exc.args[0]!r} that task {task!r} needs"

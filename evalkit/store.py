@@ -34,17 +34,34 @@ def _dumps(obj: Any) -> str:
         return json.dumps(obj, ensure_ascii=False)
 
 
+def _loads(line: bytes) -> Any:
+    """orjson when installed: faster, and it shares the key strings of every record."""
+    try:
+        import orjson
+
+        return orjson.loads(line)
+    except ImportError:  # pragma: no cover - orjson is a dependency
+        return json.loads(line)
+
+
 def write_json_atomic(path: Path, obj: Any) -> None:
     """Write ``obj`` as pretty JSON to a temp file beside ``path``, fsync, then rename."""
     write_text_atomic(path, json.dumps(obj, indent=2, ensure_ascii=False, sort_keys=False) + "\n")
 
 
 def write_text_atomic(path: Path, text: str) -> None:
+    write_lines_atomic(path, [text])
+
+
+def write_lines_atomic(path: Path, chunks: Iterable[str]) -> None:
+    """Write ``chunks`` one by one to a temp file beside ``path``, fsync, then rename (streamed,
+    so a 200k-record file is never one string in memory)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
+            for chunk in chunks:
+                fh.write(chunk)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
@@ -82,7 +99,7 @@ class SampleLog:
                 if not line.endswith(b"\n"):
                     break
                 try:
-                    rec = SampleRecord.from_dict(json.loads(line))
+                    rec = SampleRecord.from_dict(_loads(line))
                 except (ValueError, KeyError, TypeError):
                     break
                 records[rec.doc_id] = rec
@@ -105,7 +122,7 @@ class SampleLog:
 
     def rewrite(self, records: Iterable[SampleRecord]) -> None:
         """Replace the file atomically (used once a task is final, records sorted by doc_id)."""
-        write_text_atomic(self.path, "".join(_dumps(r.to_dict()) + "\n" for r in records))
+        write_lines_atomic(self.path, (_dumps(r.to_dict()) + "\n" for r in records))
 
 
 class RunStore:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import platform
 import subprocess
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
@@ -14,8 +14,16 @@ from typing import Any
 from evalkit import __version__
 from evalkit.registry import TaskSpec, default_registry
 from evalkit.scoring import ScoringContext, get_scorer
-from evalkit.store import RunStore, SampleLog, write_json_atomic
-from evalkit.types import SampleRecord, TaskResult
+from evalkit.store import (
+    LogEntry,
+    RunStore,
+    SampleLog,
+    dumps_line,
+    iter_entries,
+    write_json_atomic,
+    write_lines_atomic,
+)
+from evalkit.types import TaskResult
 
 LIBRARIES = ("torch", "transformers", "datasets", "pycocoevalcap", "numpy", "pyarrow", "pillow")
 
@@ -33,23 +41,6 @@ def task_stderr(
     return summary.stderr, info
 
 
-def score_records(
-    spec: TaskSpec, records: Sequence[SampleRecord], ctx: ScoringContext
-) -> tuple[Any, list[SampleRecord]]:
-    """Score all records at once (the official algorithms are corpus-level) and return the
-    result plus the records with their final parsed answers and outcomes. A sample whose
-    generation failed is scored as an empty reply: it counts, as a wrong answer."""
-    scorer = get_scorer(spec.scorer)
-    rows = [dict(r.fields) for r in records]
-    responses = [r.response or "" for r in records]
-    result = scorer.score(rows, responses, ctx)
-    final = [
-        dataclasses.replace(r, parsed=result.parsed[i], score=result.per_sample[i])
-        for i, r in enumerate(records)
-    ]
-    return result, final
-
-
 def finalize_task(
     spec: TaskSpec,
     store: RunStore,
@@ -59,18 +50,30 @@ def finalize_task(
     dataset_info: Mapping[str, Any],
     timing: Mapping[str, float],
     cfg: Any,
+    index: Mapping[int, LogEntry] | None = None,
 ) -> TaskResult | None:
-    """Score the selected records of a task and rewrite its record file in doc_id order."""
-    records = log.read()
-    wanted = sorted(records) if doc_ids is None else list(doc_ids)
-    missing = [d for d in wanted if d not in records]
-    if missing:
+    """Score the selected records of a task at once (the official algorithms are corpus-level)
+    and rewrite its record file in doc_id order with the final parsed answers and outcomes.
+
+    A sample whose generation failed is scored as an empty reply: it counts, as whatever the
+    official script makes of an empty answer. Records are streamed from the file by offset, so
+    only the rows the scorer needs are held in memory.
+    """
+    index = log.scan() if index is None else index
+    wanted = sorted(index) if doc_ids is None else list(doc_ids)
+    if any(d not in index for d in wanted):
         return None  # stopped early (e.g. --max-errors): records stay, nothing is scored
-    selected = [records[d] for d in wanted]
-    result, final = score_records(spec, selected, ctx)
-    log.rewrite(final)
+    rows: list[dict[str, Any]] = []
+    responses: list[str] = []
+    n_errors = 0
+    for _, obj in iter_entries(index, wanted):
+        rows.append(obj.get("fields") or {})
+        responses.append(obj.get("response") or "")
+        n_errors += obj.get("error") is not None
     scorer = get_scorer(spec.scorer)
-    stderr, bootstrap = task_stderr(scorer, [dict(r.fields) for r in final], result.per_sample, ctx, cfg.seed)
+    result = scorer.score(rows, responses, ctx)
+    write_lines_atomic(log.path, _final_lines(index, wanted, result))
+    stderr, bootstrap = task_stderr(scorer, rows, result.per_sample, ctx, cfg.seed)
     info = {**result.info, "scorer": spec.scorer, "headline": spec.headline, "box_format": ctx.box_format,
             "bootstrap": bootstrap}  # fmt: skip
     return TaskResult(
@@ -79,14 +82,22 @@ def finalize_task(
         metrics=result.metrics,
         stderr=stderr,
         breakdown=result.breakdown,
-        n=len(final),
-        n_errors=sum(r.error is not None for r in final),
+        n=len(rows),
+        n_errors=n_errors,
         parser=ctx.mode,
-        dataset={**dataset_info, "n": len(final)},
+        dataset={**dataset_info, "n": len(rows)},
         generation=dict(spec.generation),
         timing=dict(timing),
         info=info,
     )
+
+
+def _final_lines(index: Mapping[int, LogEntry], wanted: Sequence[int], result: Any) -> Iterator[str]:
+    """Each record again, in doc_id order, with the scorer's parsed answer and outcome."""
+    for i, (_, obj) in enumerate(iter_entries(index, wanted)):
+        obj["parsed"] = result.parsed[i]
+        obj["score"] = result.per_sample[i]
+        yield dumps_line(obj)
 
 
 def git_commit() -> str | None:
@@ -110,7 +121,9 @@ def library_versions() -> dict[str, str]:
     return versions
 
 
-def results_document(store: RunStore, model: Mapping[str, Any], seed: int, tasks: Mapping[str, TaskResult]) -> dict[str, Any]:
+def results_document(
+    store: RunStore, model: Mapping[str, Any], seed: int, tasks: Mapping[str, TaskResult]
+) -> dict[str, Any]:
     previous = {}
     path = store.run_dir / "results.json"
     if path.exists():
@@ -164,15 +177,19 @@ def merge_run(run_dir: Path, cfg_seed: int | None = None) -> dict[str, TaskResul
     for task, entry in manifest["tasks"].items():
         shards = sorted(run_dir.glob(f"{task}.samples.shard-*-of-*.jsonl"))
         log = store.sample_log(task)
-        records = log.read()
+        index = dict(log.scan())
         for shard_path in shards:
-            records.update(SampleLog(shard_path).read())
-        log.rewrite(records[d] for d in sorted(records))
+            index.update(SampleLog(shard_path).scan())
         config = entry.get("config", {})
-        ctx = ScoringContext(mode=config.get("parser", "official"), seed=42, box_format=entry.get("box_format"))
+        ctx = ScoringContext(
+            mode=config.get("parser", "official"), seed=42, box_format=entry.get("box_format")
+        )
         spec = registry.get(task)
-        dataset_info = entry.get("dataset_info") or {"source": config.get("dataset"), "split": config.get("split")}
-        result = finalize_task(spec, store, log, None, ctx, dataset_info, {}, _SeedOnly(seed))
+        dataset_info = entry.get("dataset_info") or {
+            "source": config.get("dataset"),
+            "split": config.get("split"),
+        }
+        result = finalize_task(spec, store, log, None, ctx, dataset_info, {}, _SeedOnly(seed), index)
         if result is not None:
             results[task] = result
         for shard_path in shards:

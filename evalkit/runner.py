@@ -160,9 +160,9 @@ def run_task(
     config = task_config(spec, cfg)
     store.claim_task(spec.name, config)
     log = store.sample_log(spec.name, shard)
-    done = log.read()
+    done = log.scan()
     # samples whose generation failed are tried again; everything with a response is kept
-    pending = [d for d in doc_ids if d not in done or done[d].response is None]
+    pending = [d for d in doc_ids if d not in done or not done[d].has_response]
     stats = TaskStats()
     if pending:
         generate_pending(spec, cfg, store, adapter.get(), dataset, pending, log, stats, progress)

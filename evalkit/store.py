@@ -14,7 +14,8 @@ import hashlib
 import json
 import os
 import tempfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +43,11 @@ def _loads(line: bytes) -> Any:
         return orjson.loads(line)
     except ImportError:  # pragma: no cover - orjson is a dependency
         return json.loads(line)
+
+
+def dumps_line(obj: Any) -> str:
+    """One JSON record line (newline-terminated)."""
+    return _dumps(obj) + "\n"
 
 
 def write_json_atomic(path: Path, obj: Any) -> None:
@@ -82,32 +88,64 @@ def samples_filename(task: str, shard: tuple[int, int] | None = None) -> str:
     return f"{task}.samples.shard-{shard[0]}-of-{shard[1]}.jsonl"
 
 
+@dataclass(frozen=True)
+class LogEntry:
+    """Where one record lives: its file and byte offset."""
+
+    path: Path
+    offset: int
+    has_response: bool
+
+
+def iter_entries(
+    index: Mapping[int, LogEntry], doc_ids: Iterable[int] | None = None
+) -> Iterator[tuple[int, dict[str, Any]]]:
+    """Load the records at ``index`` one at a time (for ``doc_ids``, default all, in that order)."""
+    handles: dict[Path, Any] = {}
+    try:
+        for doc_id in index if doc_ids is None else doc_ids:
+            entry = index[doc_id]
+            fh = handles.get(entry.path) or handles.setdefault(entry.path, entry.path.open("rb"))
+            fh.seek(entry.offset)
+            yield doc_id, _loads(fh.readline())
+    finally:
+        for fh in handles.values():
+            fh.close()
+
+
 class SampleLog:
     """The append-only record file of one task (or one shard of it)."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
 
-    def read(self) -> dict[int, SampleRecord]:
-        """Records by doc_id; a torn last line (a run killed mid-write) is cut off."""
+    def scan(self) -> dict[int, LogEntry]:
+        """Where the last record of each doc_id starts, and whether it holds a response; a torn
+        last line (a run killed mid-write) is cut off. Holds no records in memory."""
         if not self.path.exists():
             return {}
-        records: dict[int, SampleRecord] = {}
+        index: dict[int, LogEntry] = {}
         good_bytes = 0
         with self.path.open("rb") as fh:
             for line in fh:
                 if not line.endswith(b"\n"):
                     break
                 try:
-                    rec = SampleRecord.from_dict(_loads(line))
+                    obj = _loads(line)
+                    index[int(obj["doc_id"])] = LogEntry(
+                        self.path, good_bytes, obj.get("response") is not None
+                    )
                 except (ValueError, KeyError, TypeError):
                     break
-                records[rec.doc_id] = rec
                 good_bytes += len(line)
         if good_bytes < self.path.stat().st_size:
             with self.path.open("r+b") as fh:
                 fh.truncate(good_bytes)
-        return records
+        return index
+
+    def read(self) -> dict[int, SampleRecord]:
+        """Every record by doc_id (the last one written wins)."""
+        return {doc_id: SampleRecord.from_dict(obj) for doc_id, obj in iter_entries(self.scan())}
 
     def append(self, records: Iterable[SampleRecord]) -> None:
         """Append records and make them durable before returning."""

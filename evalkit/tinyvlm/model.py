@@ -93,7 +93,9 @@ class VisionPangu(nn.Module):
         pixel_values: torch.Tensor | None = None,
         labels: torch.Tensor | None = None,
     ) -> VLMOutput:
-        """Next-token loss over positions whose label is not -100 (logits only computed there)."""
+        """Next-token loss over positions whose label is not -100 (logits only computed there),
+        averaged per example, then over examples: a one-word yes/no answer weighs as much as a
+        long caption (a plain token mean lets captions drown out the short answers)."""
         hidden, _ = self.hidden_states(self.embed(input_ids, pixel_values), attention_mask)
         head = self.language.get_output_embeddings()
         if labels is None:
@@ -101,7 +103,12 @@ class VisionPangu(nn.Module):
         targets = labels[:, 1:]
         keep = targets != IGNORE_INDEX
         logits = head(hidden[:, :-1][keep])  # (K, V)
-        loss = F.cross_entropy(logits.float(), targets[keep])
+        token_loss = F.cross_entropy(logits.float(), targets[keep], reduction="none")  # (K,)
+        rows = keep.nonzero()[:, 0]  # the example each kept position belongs to
+        per_example = torch.zeros(keep.shape[0], device=token_loss.device).index_add_(0, rows, token_loss)
+        counts = keep.sum(dim=1)
+        answered = counts > 0
+        loss = (per_example[answered] / counts[answered]).mean()
         return VLMOutput(loss=loss, logits=None)
 
     def dense_loss(self, pixel_values: torch.Tensor, patch_labels: dict[str, torch.Tensor]) -> torch.Tensor:

@@ -5,8 +5,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 TRANSFORMERS_OFFLINE=1
-for model in visionpangu mock:yes mock:random; do
-  name="shapes-$(echo "$model" | tr ':' '-')"
+# mock:constant=... is the constant-caption baseline the caption metrics are read against
+for model in visionpangu mock:yes mock:random "mock:constant=a red circle"; do
+  name="shapes-$(echo "$model" | tr -c 'A-Za-z0-9\n' '-')"
   rm -rf "results/$name"
   evalkit run --model "$model" --tasks shapes_all --output-dir results --run-name "$name" --no-progress
 done

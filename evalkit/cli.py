@@ -50,26 +50,51 @@ def parse_key_values(items: list[str] | None) -> dict[str, Any]:
 
 @app.command()
 def run(
-    model: Annotated[str, typer.Option(help="visionpangu, mock:<behaviour>, hf:<repo-or-path>, openai:<model>")] = "visionpangu",
+    model: Annotated[
+        str, typer.Option(help="visionpangu, mock:<behaviour>, hf:<repo-or-path>, openai:<model>")
+    ] = "visionpangu",
     tasks: Annotated[str, typer.Option(help="Comma-separated task or group names")] = "shapes_all",
     limit: Annotated[int | None, typer.Option(help="Evaluate at most N samples per task")] = None,
-    batch_size: Annotated[str, typer.Option(help="Batch size, or 'auto' (largest that fits, halving on OOM)")] = "8",
+    batch_size: Annotated[
+        str, typer.Option(help="Batch size, or 'auto' (largest that fits, halving on OOM)")
+    ] = "8",
     device: Annotated[str, typer.Option(help="auto, cpu, cuda, cuda:N")] = "auto",
     dtype: Annotated[str, typer.Option(help="auto, float32, bfloat16, float16")] = "auto",
     seed: Annotated[int, typer.Option(help="Seed for anything random (recorded)")] = 1234,
-    parser: Annotated[str, typer.Option(help="Scoring mode: official (default), robust or a named variant")] = "official",
-    output_dir: Annotated[Path, typer.Option(help="Root folder; the run writes DIR/<run-name>/")] = Path("results"),
-    run_name: Annotated[str | None, typer.Option(help="Run folder name (default: model + timestamp; an unfinished run of the same model and tasks is resumed)")] = None,
+    parser: Annotated[
+        str, typer.Option(help="Scoring mode: official (default), robust or a named variant")
+    ] = "official",
+    output_dir: Annotated[Path, typer.Option(help="Root folder; the run writes DIR/<run-name>/")] = Path(
+        "results"
+    ),
+    run_name: Annotated[
+        str | None,
+        typer.Option(
+            help="Run folder name (default: model + timestamp; an unfinished run of the same model and tasks is resumed)"
+        ),
+    ] = None,
     max_errors: Annotated[int | None, typer.Option(help="Stop when more samples than this fail")] = None,
-    data_dir: Annotated[Path | None, typer.Option(help="Read datasets from local parquet/JSONL here instead of the hub")] = None,
+    data_dir: Annotated[
+        Path | None, typer.Option(help="Read datasets from local parquet/JSONL here instead of the hub")
+    ] = None,
     dataset_revision: Annotated[str | None, typer.Option(help="Hub dataset revision (commit or tag)")] = None,
     size: Annotated[int | None, typer.Option(help="Number of scenes for synthetic tasks")] = None,
-    shard: Annotated[str | None, typer.Option(help="Run only shard i/n (merge later with `evalkit merge`)")] = None,
+    shard: Annotated[
+        str | None, typer.Option(help="Run only shard i/n (merge later with `evalkit merge`)")
+    ] = None,
     base_url: Annotated[str | None, typer.Option(help="Server URL for openai:<model>")] = None,
-    api_key: Annotated[str | None, typer.Option(help="API key for openai:<model> (none sent by default)")] = None,
-    attn_implementation: Annotated[str | None, typer.Option(help="HF attention implementation (eager, sdpa, flash_attention_2)")] = None,
-    trust_remote_code: Annotated[bool, typer.Option(help="Allow HF models to run their own code (off by default)")] = False,
-    adapter_arg: Annotated[list[str] | None, typer.Option(help="Extra adapter setting key=value (repeatable)")] = None,
+    api_key: Annotated[
+        str | None, typer.Option(help="API key for openai:<model> (none sent by default)")
+    ] = None,
+    attn_implementation: Annotated[
+        str | None, typer.Option(help="HF attention implementation (eager, sdpa, flash_attention_2)")
+    ] = None,
+    trust_remote_code: Annotated[
+        bool, typer.Option(help="Allow HF models to run their own code (off by default)")
+    ] = False,
+    adapter_arg: Annotated[
+        list[str] | None, typer.Option(help="Extra adapter setting key=value (repeatable)")
+    ] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print only the results JSON on stdout")] = False,
     progress: Annotated[bool, typer.Option(help="Show progress bars on stderr")] = True,
 ) -> None:
@@ -88,9 +113,16 @@ def score(
     task: Annotated[str, typer.Option(help="Task whose scorer to use")],
     parser: Annotated[str, typer.Option(help="official (default), robust, or a named variant")] = "official",
     seed: Annotated[int, typer.Option(help="Seed for random fallbacks (recorded)")] = 42,
-    box_format: Annotated[str | None, typer.Option(help="Box convention of the responses: qwen_0_1000, pixel, norm_0_1")] = None,
-    samples_out: Annotated[Path | None, typer.Option("--samples-out", help="Also write per-sample parsed answers and outcomes (JSONL)")] = None,
-    submission: Annotated[Path | None, typer.Option(help="vqav2: also write the official submission JSON")] = None,
+    box_format: Annotated[
+        str | None, typer.Option(help="Box convention of the responses: qwen_0_1000, pixel, norm_0_1")
+    ] = None,
+    samples_out: Annotated[
+        Path | None,
+        typer.Option("--samples-out", help="Also write per-sample parsed answers and outcomes (JSONL)"),
+    ] = None,
+    submission: Annotated[
+        Path | None, typer.Option(help="vqav2: also write the official submission JSON")
+    ] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout")] = False,
 ) -> None:
     """Score responses produced elsewhere, exactly like the benchmark's official script."""

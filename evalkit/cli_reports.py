@@ -13,7 +13,9 @@ from evalkit.cli import app, fail, known_errors
 
 @app.command()
 def leaderboard(
-    paths: Annotated[list[Path] | None, typer.Argument(help="Run folders, or folders searched for them")] = None,
+    paths: Annotated[
+        list[Path] | None, typer.Argument(help="Run folders, or folders searched for them")
+    ] = None,
     fmt: Annotated[str, typer.Option("--format", help="md, csv or html")] = "md",
     out: Annotated[Path | None, typer.Option(help="Also write the table to this file")] = None,
 ) -> None:
@@ -34,7 +36,12 @@ def leaderboard(
 def compare(
     baseline: Annotated[Path, typer.Argument(help="Baseline run folder")],
     new: Annotated[Path, typer.Argument(help="New run folder")],
-    max_drop: Annotated[float, typer.Option(help="Fail (exit 1) when a metric drops more than this many points with its 95% CI below zero")] = 1.0,
+    max_drop: Annotated[
+        float,
+        typer.Option(
+            help="Fail (exit 1) when a metric drops more than this many points with its 95% CI below zero"
+        ),
+    ] = 1.0,
     md: Annotated[Path | None, typer.Option(help="Write the markdown report here")] = None,
     seed: Annotated[int, typer.Option(help="Bootstrap seed (recorded)")] = 0,
 ) -> None:

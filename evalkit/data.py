@@ -87,9 +87,7 @@ class LoadedDataset:
             raise KeyError(name)
         return list(self.rows[name])
 
-    def select_doc_ids(
-        self, filt: Mapping[str, Any], limit: int | None, subset: str, seed: int
-    ) -> list[int]:
+    def select_doc_ids(self, filt: Mapping[str, Any], limit: int | None, subset: str, seed: int) -> list[int]:
         """Row positions kept by the variant filter, then ``--limit`` (head or seeded subset)."""
         ids = list(range(len(self)))
         for column, wanted in filt.items():

@@ -212,7 +212,11 @@ def generate_pending(
 ) -> None:
     """The batch loop: each batch is generated, scored (when the scorer streams) and stored."""
     settings = GenerationSettings(**spec.generation)
-    size = adapter.max_batch_size if cfg.batch_size == "auto" else min(int(cfg.batch_size), adapter.max_batch_size)
+    size = (
+        adapter.max_batch_size
+        if cfg.batch_size == "auto"
+        else min(int(cfg.batch_size), adapter.max_batch_size)
+    )
     sizer = BatchSizer(size)
     scorer = get_scorer(spec.scorer)
     ctx = ScoringContext(mode=cfg.parser, seed=SCORING_SEED, box_format=adapter.box_format)
@@ -223,7 +227,9 @@ def generate_pending(
             t_gen = time.perf_counter()
             stats.adapter_calls += generate_batch(adapter, batch, settings, sizer)
             stats.adapter_busy_s += time.perf_counter() - t_gen
-            records = score_batch(scorer, batch, ctx, spec.target, streaming=getattr(scorer, "streaming", False))
+            records = score_batch(
+                scorer, batch, ctx, spec.target, streaming=getattr(scorer, "streaming", False)
+            )
             if cfg.thumbnails:
                 _save_thumbnails(thumbs_dir, batch)
             log.append(records)
@@ -255,9 +261,15 @@ def score_batch(
                 batch[i].error = f"scoring failed: {describe_error(exc)}"
     return [
         SampleRecord(
-            doc_id=s.doc_id, prompt=s.prompt, response=s.response, parsed=parsed[i], score=outcome[i],
-            error=s.error, target=s.fields.get(target) if target else None,
-            timing={"generate_s": round(s.generate_s, 6)}, fields=s.fields,
+            doc_id=s.doc_id,
+            prompt=s.prompt,
+            response=s.response,
+            parsed=parsed[i],
+            score=outcome[i],
+            error=s.error,
+            target=s.fields.get(target) if target else None,
+            timing={"generate_s": round(s.generate_s, 6)},
+            fields=s.fields,
         )  # fmt: skip
         for i, s in enumerate(batch)
     ]

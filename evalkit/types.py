@@ -30,7 +30,11 @@ class GenerationSettings:
     stop: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, JSONValue]:
-        return {"max_new_tokens": self.max_new_tokens, "temperature": self.temperature, "stop": list(self.stop)}
+        return {
+            "max_new_tokens": self.max_new_tokens,
+            "temperature": self.temperature,
+            "stop": list(self.stop),
+        }
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,9 @@ def png_bytes(color: tuple[int, int, int], size: tuple[int, int] = (32, 24)) -> 
     return buf.getvalue()
 
 
-def write_parquet(folder: Path, split: str, rows: list[dict[str, Any]], image_columns: tuple[str, ...] = ("image",)) -> Path:
+def write_parquet(
+    folder: Path, split: str, rows: list[dict[str, Any]], image_columns: tuple[str, ...] = ("image",)
+) -> Path:
     """Write rows as a HF-style parquet file (images as {"bytes", "path"} structs)."""
     import datasets
 

@@ -88,9 +88,7 @@ def test_score_pope_file_json_in_both_modes(tmp_path: Path) -> None:
         {"accuracy": 50.0, "precision": 50.0, "recall": 50.0, "f1": 50.0, "yes_ratio": 50.0}
     )
     assert official["breakdown"]["random"]["accuracy"] == pytest.approx(100.0)
-    robust = json.loads(
-        evalkit("score", "--task", "pope", str(path), "--parser", "robust", "--json").stdout
-    )
+    robust = json.loads(evalkit("score", "--task", "pope", str(path), "--parser", "robust", "--json").stdout)
     # robust reads "No!" as no: TP=1 TN=2 FN=1 -> accuracy 75, yes ratio 25
     assert robust["metrics"]["accuracy"] == pytest.approx(75.0)
     assert robust["metrics"]["yes_ratio"] == pytest.approx(25.0)
@@ -113,9 +111,7 @@ def test_score_variant_keeps_only_its_category(tmp_path: Path) -> None:
         ("", "no predictions"),
     ],
 )
-def test_malformed_prediction_files_fail_in_one_line(
-    tmp_path: Path, content: str, message: str
-) -> None:
+def test_malformed_prediction_files_fail_in_one_line(tmp_path: Path, content: str, message: str) -> None:
     path = tmp_path / "p.jsonl"
     path.write_text(content)
     proc = evalkit("score", "--task", "pope", str(path))

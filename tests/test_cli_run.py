@@ -17,7 +17,9 @@ EVALKIT = [sys.executable, "-m", "evalkit"]
 
 
 def run_cli(args: list[str], env: dict[str, str] | None = None, **kw) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*EVALKIT, *args], capture_output=True, text=True, env=env or dict(os.environ), timeout=120, **kw)
+    return subprocess.run(
+        [*EVALKIT, *args], capture_output=True, text=True, env=env or dict(os.environ), timeout=120, **kw
+    )
 
 
 def read_records(path: Path) -> list[dict]:
@@ -72,7 +74,9 @@ def wait_for_lines(path: Path, n: int, timeout: float = 60) -> None:
     raise AssertionError(f"{path} never reached {n} lines")
 
 
-def test_resume_after_sigkill_loses_and_redoes_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_resume_after_sigkill_loses_and_redoes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     data = tmp_path / "data"
     write_parquet(data, "test", pope_rows(40))
     specs = tmp_path / "specs"
@@ -95,7 +99,9 @@ def test_resume_after_sigkill_loses_and_redoes_nothing(tmp_path: Path, monkeypat
         first.wait(timeout=30)
     finished = {r["doc_id"] for r in read_records(samples)}
     assert 6 <= len(finished) < 40
-    second = run_cli([*common, "--run-name", "killed", "--adapter-arg", f"call_log={tmp_path / 'calls2'}"], env=env)
+    second = run_cli(
+        [*common, "--run-name", "killed", "--adapter-arg", f"call_log={tmp_path / 'calls2'}"], env=env
+    )
     assert second.returncode == 0, second.stderr
     redone = [int(x) for x in (tmp_path / "calls2").read_text().split()]
     assert not finished & set(redone), "samples finished before the kill were generated again"
@@ -104,7 +110,9 @@ def test_resume_after_sigkill_loses_and_redoes_nothing(tmp_path: Path, monkeypat
     assert [r["doc_id"] for r in records] == list(range(40))  # every sample exactly once
     whole = run_cli([*common, "--run-name", "whole"], env=env)
     assert whole.returncode == 0, whole.stderr
-    killed_metrics = json.loads((out / "killed" / "results.json").read_text())["tasks"]["tiny_pope"]["metrics"]
+    killed_metrics = json.loads((out / "killed" / "results.json").read_text())["tasks"]["tiny_pope"][
+        "metrics"
+    ]
     whole_metrics = json.loads((out / "whole" / "results.json").read_text())["tasks"]["tiny_pope"]["metrics"]
     assert killed_metrics == whole_metrics
 

@@ -26,13 +26,24 @@ def free_port() -> int:
 
 
 def evalkit(*args: str) -> None:
-    proc = subprocess.run([sys.executable, "-m", "evalkit", *args], capture_output=True, text=True, timeout=180)
+    proc = subprocess.run(
+        [sys.executable, "-m", "evalkit", *args], capture_output=True, text=True, timeout=180
+    )
     assert proc.returncode == 0, proc.stderr
 
 
 @pytest.mark.slow
 def test_two_gloo_processes_equal_one_process(tiny_task_dir: Path, tmp_path: Path) -> None:
-    common = ["run", "--model", "mock:random", "--tasks", "tiny_all", "--output-dir", str(tmp_path), "--no-progress"]
+    common = [
+        "run",
+        "--model",
+        "mock:random",
+        "--tasks",
+        "tiny_all",
+        "--output-dir",
+        str(tmp_path),
+        "--no-progress",
+    ]
     evalkit(*common, "--run-name", "single")
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     proc = subprocess.run(
@@ -46,7 +57,16 @@ def test_two_gloo_processes_equal_one_process(tiny_task_dir: Path, tmp_path: Pat
 
 
 def test_shards_then_merge_equal_one_process(tiny_task_dir: Path, tmp_path: Path) -> None:
-    common = ["run", "--model", "mock:random", "--tasks", "tiny_pope", "--output-dir", str(tmp_path), "--no-progress"]
+    common = [
+        "run",
+        "--model",
+        "mock:random",
+        "--tasks",
+        "tiny_pope",
+        "--output-dir",
+        str(tmp_path),
+        "--no-progress",
+    ]
     evalkit(*common, "--run-name", "single")
     for i in range(3):
         evalkit(*common, "--run-name", "sharded", "--shard", f"{i}/3")

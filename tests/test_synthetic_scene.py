@@ -45,9 +45,7 @@ def test_boxes_are_the_tight_boxes_of_each_objects_pixels(seed: int) -> None:
 
 @pytest.mark.parametrize("seed", range(12))
 def test_object_map_pixels_carry_the_objects_colour_or_its_letter(seed: int) -> None:
-    rendered = render_scene(
-        sample_scene(np.random.default_rng(seed), SceneConfig(label_prob=1.0)), 96
-    )
+    rendered = render_scene(sample_scene(np.random.default_rng(seed), SceneConfig(label_prob=1.0)), 96)
     pixels = np.asarray(rendered.image)
     assert (pixels[rendered.object_map == -1] == rendered.scene.background).all()
     for i, obj in enumerate(rendered.scene.objects):

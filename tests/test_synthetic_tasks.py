@@ -40,9 +40,7 @@ def fields(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def _scene(*objects: tuple[str, str, str, float, float]) -> Any:
-    return render_scene(
-        Scene(tuple(ShapeObject(s, c, z, x, y, SIZES[z]) for s, c, z, x, y in objects)), 96
-    )
+    return render_scene(Scene(tuple(ShapeObject(s, c, z, x, y, SIZES[z]) for s, c, z, x, y in objects)), 96)
 
 
 def test_task_names_cover_the_seven_families() -> None:
@@ -94,9 +92,7 @@ def test_mme_images_have_one_yes_and_one_no_question() -> None:
     assert len(by_image) == 30
     for pair in by_image.values():
         assert sorted(r["answer"] for r in pair) == ["No", "Yes"]
-        assert (
-            len({r["category"] for r in pair}) == 1 and pair[0]["question"] != pair[1]["question"]
-        )
+        assert len({r["category"] for r in pair}) == 1 and pair[0]["question"] != pair[1]["question"]
         assert not pair[0]["question"].endswith("Please answer yes or no.")
     assert Counter(r["category"] for r in rows_of("shapes_mme")) == {
         "existence": 12, "count": 12, "position": 12, "color": 12, "numerical_calculation": 12,
@@ -141,21 +137,15 @@ def test_pope_negatives_follow_pope_sampling_rules() -> None:
     ]
     rows = pope_rows([(s, np.random.default_rng(i), i) for i, s in enumerate(scenes)])
     last = {(r["category"], r["answer"]): r["question"] for r in rows[3]}
-    assert (
-        last[("popular", "no")] == "Is there a red circle in the image?"
-    )  # most frequent absent class
-    assert (
-        last[("adversarial", "no")] == "Is there a red circle in the image?"
-    )  # co-occurs most, absent
+    assert last[("popular", "no")] == "Is there a red circle in the image?"  # most frequent absent class
+    assert last[("adversarial", "no")] == "Is there a red circle in the image?"  # co-occurs most, absent
     only_red = {(r["category"], r["answer"]): r["question"] for r in rows[2]}
     assert only_red[("random", "yes")] == "Is there a red circle in the image?"
     assert only_red[("random", "no")] in {
         "Is there a blue square in the image?",
         "Is there a green star in the image?",
     }
-    assert (
-        len({r["question"] for r in rows[3] if r["answer"] == "yes"}) == 1
-    )  # one positive per image
+    assert len({r["question"] for r in rows[3] if r["answer"] == "yes"}) == 1  # one positive per image
 
 
 def test_pope_adversarial_negative_follows_the_positive_not_the_global_frequency() -> None:
@@ -232,9 +222,7 @@ def test_vqa_rows_have_ten_numbered_answers_with_surface_variants() -> None:
         assert all(a["answer_confidence"] == "yes" for a in answers)
         raw = [a["answer"] for a in answers]
         assert raw.count(row["multiple_choice_answer"]) >= 6
-        assert any(
-            r != row["multiple_choice_answer"] for r in raw
-        )  # variants: normalisation matters
+        assert any(r != row["multiple_choice_answer"] for r in raw)  # variants: normalisation matters
         canonical = norm.full(row["multiple_choice_answer"])
         assert sum(norm.full(r) == canonical for r in raw) >= 9
 
@@ -271,9 +259,7 @@ HEADLINE = {"shapes_mme": ("mme", "perception", 800.0), "shapes_pope": ("pope", 
 def test_the_official_scorer_gives_ground_truth_replies_full_marks(name: str) -> None:
     scorer, metric, best = HEADLINE[name]
     rows = fields(rows_of(name))
-    result = get_scorer(scorer).score(
-        rows, [PERFECT_REPLY[name](r) for r in rows], ScoringContext()
-    )
+    result = get_scorer(scorer).score(rows, [PERFECT_REPLY[name](r) for r in rows], ScoringContext())
     assert result.metrics[metric] == pytest.approx(best)
     if name == "shapes_mme":
         assert result.metrics["cognition"] == pytest.approx(200.0)
@@ -293,13 +279,9 @@ def test_largest_shape_question_needs_the_largest_size_and_area() -> None:
     from evalkit.synthetic.choice import largest_item
 
     rng = np.random.default_rng(0)
-    star_vs_square = _scene(
-        ("star", "red", "large", 0.25, 0.25), ("square", "blue", "medium", 0.75, 0.75)
-    )
+    star_vs_square = _scene(("star", "red", "large", 0.25, 0.25), ("square", "blue", "medium", 0.75, 0.75))
     assert largest_item(star_vs_square, rng) is None  # the large star covers fewer pixels
-    circle_vs_square = _scene(
-        ("circle", "red", "large", 0.25, 0.25), ("square", "blue", "small", 0.75, 0.75)
-    )
+    circle_vs_square = _scene(("circle", "red", "large", 0.25, 0.25), ("square", "blue", "small", 0.75, 0.75))
     question, truth, false_pool = largest_item(circle_vs_square, rng)
     assert truth == "red circle" and false_pool[0] == "blue square"
 

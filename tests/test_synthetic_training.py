@@ -30,9 +30,7 @@ from evalkit.synthetic.training import (
 
 
 def take(stage: str, k: int, seed: int = 0, image_size: int = 64) -> list[Any]:
-    return list(
-        itertools.islice(iter_training_examples(stage, seed=seed, image_size=image_size), k)
-    )
+    return list(itertools.islice(iter_training_examples(stage, seed=seed, image_size=image_size), k))
 
 
 def test_vocabulary_sizes_count_background_as_id_zero() -> None:
@@ -51,9 +49,7 @@ def test_dense_labels_agree_with_the_object_map_and_scene(seed: int) -> None:
     background = rendered.object_map == -1
     for labels in (dense.shape, dense.color, dense.size):
         assert (
-            labels.shape == (64, 64)
-            and (labels[background] == 0).all()
-            and (labels[~background] > 0).all()
+            labels.shape == (64, 64) and (labels[background] == 0).all() and (labels[~background] > 0).all()
         )
     for i, obj in enumerate(rendered.scene.objects):
         mine = rendered.object_map == i
@@ -157,9 +153,7 @@ def test_sft_replies_are_what_the_scorers_accept(sft_examples: list[Any]) -> Non
 
 
 def test_sft_scenes_never_come_from_the_eval_stream(sft_examples: list[Any]) -> None:
-    eval_pixels = {
-        row["image"].tobytes() for row in generate_rows("shapes_mme", n=40, seed=0, image_size=64)
-    }
+    eval_pixels = {row["image"].tobytes() for row in generate_rows("shapes_mme", n=40, seed=0, image_size=64)}
     assert not eval_pixels & {e.image.tobytes() for e in sft_examples}
 
 

@@ -21,15 +21,11 @@ from evalkit.tinyvlm.tokenizer import VLMTokenizer, train_tokenizer
 
 @pytest.fixture(scope="module")
 def tokenizer() -> VLMTokenizer:
-    return train_tokenizer(
-        ["Is there a red circle? yes no", "What colour? blue"] * 20, vocab_size=280
-    )
+    return train_tokenizer(["Is there a red circle? yes no", "What colour? blue"] * 20, vocab_size=280)
 
 
 def test_only_assistant_replies_and_end_tokens_are_learned(tokenizer: VLMTokenizer) -> None:
-    ids, labels = encode_conversation(
-        tokenizer, [("Is it red?", "yes"), ("Blue?", "no")], 2, max_len=100
-    )
+    ids, labels = encode_conversation(tokenizer, [("Is it red?", "yes"), ("Blue?", "no")], 2, max_len=100)
     learned = [i for i, lab in zip(ids, labels) if lab != IGNORE_INDEX]
     assert tokenizer.decode(learned) == "yesno"
     assert learned.count(tokenizer.eos_id) == 2

@@ -24,9 +24,7 @@ def model_and_prompts() -> tuple[VisionPangu, list[list[int]], torch.Tensor]:
     g = torch.Generator().manual_seed(1)
     prompts = []
     for _ in range(8):
-        n = int(
-            torch.randint(1, 12, (1,), generator=g)
-        )  # different lengths -> different left padding
+        n = int(torch.randint(1, 12, (1,), generator=g))  # different lengths -> different left padding
         text = torch.randint(9, 64, (n,), generator=g).tolist()
         prompts.append([3] + [cfg.image_token_id] * cfg.num_visual_tokens + text + [4])
     return model, prompts, torch.randn(8, 3, 32, 32, generator=g)
@@ -44,15 +42,11 @@ def test_cached_and_uncached_decoding_give_identical_tokens(model_and_prompts) -
 @pytest.mark.parametrize("batch_size", [1, 3])
 def test_batch_size_does_not_change_outputs(model_and_prompts, batch_size: int) -> None:  # type: ignore[no-untyped-def]
     model, prompts, pixels = model_and_prompts
-    reference = generate(
-        model, collate_prompts(prompts, pixels, 0), max_new_tokens=10
-    )  # batch of 8
+    reference = generate(model, collate_prompts(prompts, pixels, 0), max_new_tokens=10)  # batch of 8
     outputs: list[list[int]] = []
     for start in range(0, 8, batch_size):
         part = slice(start, start + batch_size)
-        outputs += generate(
-            model, collate_prompts(prompts[part], pixels[part], 0), max_new_tokens=10
-        )
+        outputs += generate(model, collate_prompts(prompts[part], pixels[part], 0), max_new_tokens=10)
     assert outputs == reference
 
 

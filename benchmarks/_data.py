@@ -15,6 +15,9 @@ from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from evalkit.scoring.mme import COGNITION, PERCEPTION
+from evalkit.scoring.mmmu import SUBJECT_ORDER
+
 VQAV2_VAL_SIZE = 214_354
 MME_SIZE = 2_374
 POPE_SIZE = 9_000
@@ -41,18 +44,8 @@ _QUESTION_TYPES = {
     "other": ["what color is the", "what is the", "what is the man", "where is the", "what sport is", "why"],
 }
 _ANSWER_TYPE_WEIGHTS = (("yes/no", 0.38), ("number", 0.12), ("other", 0.50))
-MME_CATEGORIES = (
-    "existence", "count", "position", "color", "posters", "celebrity", "scene", "landmark",
-    "artwork", "OCR", "commonsense_reasoning", "numerical_calculation", "text_translation",
-    "code_reasoning",
-)  # fmt: skip
-MMMU_SUBJECTS = (
-    "Accounting", "Agriculture", "Architecture_and_Engineering", "Art", "Art_Theory",
-    "Basic_Medical_Science", "Biology", "Chemistry", "Clinical_Medicine", "Computer_Science",
-    "Design", "Diagnostics_and_Laboratory_Medicine", "Economics", "Electronics", "Energy_and_Power",
-    "Finance", "Geography", "History", "Literature", "Manage", "Marketing", "Materials", "Math",
-    "Mechanical_Engineering", "Music", "Pharmacy", "Physics", "Psychology", "Public_Health", "Sociology",
-)  # fmt: skip
+MME_CATEGORIES = PERCEPTION + COGNITION
+MMMU_SUBJECTS = SUBJECT_ORDER
 
 
 def _vary(answer: str, rng: random.Random) -> str:

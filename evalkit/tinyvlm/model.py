@@ -39,6 +39,17 @@ class VLMOutput:
     logits: torch.Tensor | None
 
 
+def balanced_patch_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Cross-entropy averaged separately over background (label 0) and object patches, then
+    the two means averaged; ``logits (B, N, C)``, ``labels (B, N)`` with -100 ignored."""
+    per_patch = F.cross_entropy(
+        logits.flatten(0, 1).float(), labels.flatten(), ignore_index=IGNORE_INDEX, reduction="none"
+    )
+    flat = labels.flatten()
+    parts = [per_patch[mask].mean() for mask in (flat == 0, (flat > 0)) if bool(mask.any())]
+    return torch.stack(parts).mean() if parts else per_patch.sum() * 0.0
+
+
 class VisionPangu(nn.Module):
     """The compact VLM. ``forward`` trains; :mod:`evalkit.tinyvlm.generate` decodes."""
 
@@ -112,14 +123,11 @@ class VisionPangu(nn.Module):
         return VLMOutput(loss=loss, logits=None)
 
     def dense_loss(self, pixel_values: torch.Tensor, patch_labels: dict[str, torch.Tensor]) -> torch.Tensor:
-        """Mean over heads of per-patch cross-entropy (labels ``(B, N)``, -100 ignored)."""
+        """Mean over heads of a class-balanced per-patch cross-entropy (labels ``(B, N)``, -100
+        ignored): background patches (label 0, most of every image) and object patches each weigh
+        half, so the encoder cannot score well by predicting background everywhere."""
         logits = self.dense(self.vision(pixel_values))
-        losses = [
-            F.cross_entropy(
-                logits[name].flatten(0, 1).float(), patch_labels[name].flatten(), ignore_index=IGNORE_INDEX
-            )
-            for name in logits
-        ]
+        losses = [balanced_patch_loss(logits[name], patch_labels[name]) for name in logits]
         if not losses:
             raise ValueError("config has no dense_heads; the vision stage needs them")
         return torch.stack(losses).mean()

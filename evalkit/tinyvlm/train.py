@@ -64,6 +64,7 @@ class TrainConfig:
     warmup_steps: int = 50
     weight_decay: float = 0.01
     grad_clip: float = 1.0
+    vision_lr_scale: float = 1.0  # the vision encoder's learning rate relative to the rest (sft)
     seed: int = 0
     save_every: int = 200
     log_every: int = 10
@@ -104,12 +105,21 @@ def lr_factor(step: int, total: int, warmup: int, min_ratio: float) -> float:
     return min_ratio + (1 - min_ratio) * 0.5 * (1 + math.cos(math.pi * progress))
 
 
-def build_optimizer(params: Sequence[torch.nn.Parameter], cfg: TrainConfig) -> torch.optim.AdamW:
-    """AdamW with weight decay on matrices only (norms, biases and gains are not decayed)."""
-    decay = [p for p in params if p.ndim >= 2]
-    no_decay = [p for p in params if p.ndim < 2]
-    groups = [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
-    return torch.optim.AdamW(groups, lr=cfg.peak_lr, betas=(0.9, 0.95))
+def build_optimizer(
+    params: Sequence[torch.nn.Parameter], cfg: TrainConfig, vision: Sequence[torch.nn.Parameter] = ()
+) -> torch.optim.AdamW:
+    """AdamW with weight decay on matrices only (norms, biases and gains are not decayed); the
+    ``vision`` parameters get ``cfg.vision_lr_scale`` times the learning rate (``lr_scale``), so
+    SFT can adapt a pre-trained encoder without overwriting it."""
+    vision_ids = {id(p) for p in vision}
+    groups = []
+    for scale, members in ((1.0, [p for p in params if id(p) not in vision_ids]),
+                           (cfg.vision_lr_scale, [p for p in params if id(p) in vision_ids])):  # fmt: skip
+        decay = [p for p in members if p.ndim >= 2]
+        no_decay = [p for p in members if p.ndim < 2]
+        groups += [{"params": decay, "weight_decay": cfg.weight_decay, "lr_scale": scale},
+                   {"params": no_decay, "weight_decay": 0.0, "lr_scale": scale}]  # fmt: skip
+    return torch.optim.AdamW([g for g in groups if g["params"]], lr=cfg.peak_lr, betas=(0.9, 0.95))
 
 
 def resolve_device(name: str) -> torch.device:
@@ -209,7 +219,7 @@ def train(cfg: TrainConfig) -> Path:
     model, tokenizer = initial_model(cfg)
     model.to(device).train()
     params = set_trainable(model, cfg.stage)
-    optimizer = build_optimizer(params, cfg)
+    optimizer = build_optimizer(params, cfg, list(model.vision.parameters()))
     start = load_trainer_state(cfg, optimizer) if cfg.resume and (cfg.out / STATE_FILE).exists() else 0
     if not cfg.resume:
         (cfg.out / "loss.csv").unlink(missing_ok=True)
@@ -232,7 +242,7 @@ def run_loop(model: VisionPangu, tokenizer: VLMTokenizer | None, optimizer: Any,
         for step in range(start, cfg.steps):
             factor = lr_factor(step, cfg.steps, cfg.warmup_steps, cfg.min_lr_ratio)
             for group in optimizer.param_groups:
-                group["lr"] = cfg.peak_lr * factor
+                group["lr"] = cfg.peak_lr * factor * group.get("lr_scale", 1.0)
             for _ in range(cfg.grad_accum):
                 batch = next(batches).to(device)
                 with autocast:
@@ -266,7 +276,8 @@ def parse_args(argv: Sequence[str]) -> TrainConfig:
     p.add_argument("--init", type=Path, default=None)
     for name, kind in (("steps", int), ("batch-size", int), ("grad-accum", int), ("lr", float),
                        ("warmup-steps", int), ("seed", int), ("save-every", int), ("log-every", int),
-                       ("max-len", int), ("tokenizer-texts", int), ("num-threads", int)):  # fmt: skip
+                       ("max-len", int), ("tokenizer-texts", int), ("num-threads", int),
+                       ("vision-lr-scale", float)):  # fmt: skip
         p.add_argument(f"--{name}", type=kind, default=None)
     p.add_argument("--device", default="auto")
     p.add_argument("--resume", action="store_true")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, NoReturn
 
 import typer
 
@@ -36,16 +36,6 @@ def known_errors() -> tuple[type[BaseException], ...]:
     from evalkit.cli_errors import user_errors
 
     return user_errors()
-
-
-def parse_key_values(items: list[str] | None) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for item in items or []:
-        key, sep, value = item.partition("=")
-        if not sep:
-            fail(f"--adapter-arg expects key=value, got {item!r}")
-        out[key.strip()] = value
-    return out
 
 
 @app.command()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import platform
 import subprocess
 from collections.abc import Iterator, Mapping, Sequence
@@ -43,13 +42,12 @@ def task_stderr(
 
 def finalize_task(
     spec: TaskSpec,
-    store: RunStore,
     log: SampleLog,
     doc_ids: Sequence[int] | None,
     ctx: ScoringContext,
     dataset_info: Mapping[str, Any],
     timing: Mapping[str, float],
-    cfg: Any,
+    seed: int,
     index: Mapping[int, LogEntry] | None = None,
 ) -> TaskResult | None:
     """Score the selected records of a task at once (the official algorithms are corpus-level)
@@ -73,7 +71,7 @@ def finalize_task(
     scorer = get_scorer(spec.scorer)
     result = scorer.score(rows, responses, ctx)
     write_lines_atomic(log.path, _final_lines(index, wanted, result))
-    stderr, bootstrap = task_stderr(scorer, rows, result.per_sample, ctx, cfg.seed)
+    stderr, bootstrap = task_stderr(scorer, rows, result.per_sample, ctx, seed)
     info = {**result.info, "scorer": spec.scorer, "headline": spec.headline, "box_format": ctx.box_format,
             "bootstrap": bootstrap}  # fmt: skip
     return TaskResult(
@@ -189,7 +187,7 @@ def merge_run(run_dir: Path, cfg_seed: int | None = None) -> dict[str, TaskResul
             "source": config.get("dataset"),
             "split": config.get("split"),
         }
-        result = finalize_task(spec, store, log, None, ctx, dataset_info, {}, _SeedOnly(seed), index)
+        result = finalize_task(spec, log, None, ctx, dataset_info, {}, seed, index)
         if result is not None:
             results[task] = result
         for shard_path in shards:
@@ -199,8 +197,3 @@ def merge_run(run_dir: Path, cfg_seed: int | None = None) -> dict[str, TaskResul
     manifest["status"] = "finished"
     store.save_manifest(manifest)
     return results
-
-
-@dataclasses.dataclass(frozen=True)
-class _SeedOnly:
-    seed: int

@@ -12,7 +12,7 @@ import os
 import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from evalkit.batching import chunked, is_out_of_memory, length_sorted_batches
@@ -37,8 +37,6 @@ class Prepared:
     error: str | None = None
     response: str | None = None
     generate_s: float = 0.0
-    thumbnail: bytes | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def describe_error(exc: BaseException) -> str:

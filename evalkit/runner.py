@@ -166,15 +166,15 @@ def run_task(
     stats = TaskStats()
     if pending:
         generate_pending(spec, cfg, store, adapter.get(), dataset, pending, log, stats, progress)
-    box_format = _remember_box_format(store, spec.name, adapter, dataset.info)
+    box_format = _remember_task_facts(store, spec.name, adapter, dataset.info)
     if shard is not None:
         return None
     ctx = ScoringContext(mode=cfg.parser, seed=SCORING_SEED, box_format=box_format)
     timing = _timing(stats, time.perf_counter() - t0)
-    return finalize_task(spec, store, log, doc_ids, ctx, dataset.info, timing, cfg)
+    return finalize_task(spec, log, doc_ids, ctx, dataset.info, timing, cfg.seed)
 
 
-def _remember_box_format(
+def _remember_task_facts(
     store: RunStore, task: str, adapter: LazyAdapter, dataset_info: dict[str, Any]
 ) -> str | None:
     """Keep the adapter's box convention and the dataset's provenance in run.json, so a resumed

@@ -8,6 +8,7 @@ nothing here imports torch.
 from __future__ import annotations
 
 import gc
+import importlib
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -95,7 +96,7 @@ def score_predictions_file(
     if samples_out is not None:
         _write_samples(samples_out, rows, responses, result)
     if submission is not None:
-        writer = getattr(__import__(type(scorer).__module__, fromlist=["x"]), "write_submission", None)
+        writer = getattr(importlib.import_module(type(scorer).__module__), "write_submission", None)
         if writer is None:
             raise ValueError(f"task {task!r} has no submission format")
         writer(rows, responses, submission)
@@ -110,12 +111,12 @@ def score_predictions_file(
 
 
 def _write_samples(path: Path, rows: list[dict[str, Any]], responses: list[str], result: Any) -> None:
-    import orjson
+    from evalkit.store import dumps_line, write_lines_atomic
 
-    from evalkit.store import write_text_atomic
-
-    lines = (
-        orjson.dumps({**row, "response": resp, "parsed": parsed, "score": outcome}).decode()
-        for row, resp, parsed, outcome in zip(rows, responses, result.parsed, result.per_sample)
+    write_lines_atomic(
+        path,
+        (
+            dumps_line({**row, "response": resp, "parsed": parsed, "score": outcome})
+            for row, resp, parsed, outcome in zip(rows, responses, result.parsed, result.per_sample)
+        ),
     )
-    write_text_atomic(path, "".join(line + "\n" for line in lines))

@@ -149,7 +149,7 @@ class SampleLog:
 
     def append(self, records: Iterable[SampleRecord]) -> None:
         """Append records and make them durable before returning."""
-        lines = "".join(_dumps(r.to_dict()) + "\n" for r in records)
+        lines = "".join(dumps_line(r.to_dict()) for r in records)
         if not lines:
             return
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -157,10 +157,6 @@ class SampleLog:
             fh.write(lines)
             fh.flush()
             os.fsync(fh.fileno())
-
-    def rewrite(self, records: Iterable[SampleRecord]) -> None:
-        """Replace the file atomically (used once a task is final, records sorted by doc_id)."""
-        write_lines_atomic(self.path, (_dumps(r.to_dict()) + "\n" for r in records))
 
 
 class RunStore:

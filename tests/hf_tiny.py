@@ -180,7 +180,9 @@ def _build_qwen(out_dir: Path, model_type: str, vision: dict[str, object]) -> Pa
     image_processor = transformers.Qwen2VLImageProcessorPil(
         size={"shortest_edge": 28 * 28, "longest_edge": 56 * 56}
     )
-    processor = transformers.Qwen2VLProcessor(image_processor, tok, chat_template=QWEN2_VL_TEMPLATE)
+    processor = transformers.Qwen2VLProcessor(
+        image_processor, tok, transformers.Qwen2VLVideoProcessor(), chat_template=QWEN2_VL_TEMPLATE
+    )
     return _save(out_dir, _qwen_config(model_type, tok, vision), processor)
 
 
@@ -225,7 +227,11 @@ def _build_idefics(out_dir: Path, model_type: str, template: str, bos: str) -> P
     else:
         image_processor = transformers.SmolVLMImageProcessorPil(**sizes)
         processor = transformers.SmolVLMProcessor(
-            image_processor, tok, None, image_seq_len=1, chat_template=template
+            image_processor,
+            tok,
+            transformers.SmolVLMVideoProcessor(),
+            image_seq_len=1,
+            chat_template=template,
         )
     return _save(out_dir, config, processor)
 
@@ -298,7 +304,11 @@ def build_internvl(out_dir: Path) -> Path:
         size={"height": 28, "width": 28}, crop_to_patches=False
     )
     processor = transformers.InternVLProcessor(
-        image_processor, tok, None, chat_template=INTERNVL_TEMPLATE, image_seq_length=1
+        image_processor,
+        tok,
+        transformers.InternVLVideoProcessor(),
+        chat_template=INTERNVL_TEMPLATE,
+        image_seq_length=1,
     )
     return _save(out_dir, config, processor)
 

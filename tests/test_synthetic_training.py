@@ -119,6 +119,25 @@ def test_sft_cycles_through_every_task(sft_examples: list[Any]) -> None:
     assert all(1 <= len(e.turns) <= 3 and e.dense is None for e in sft_examples)
 
 
+def test_sft_task_mix_and_turns_are_chosen_by_the_caller() -> None:
+    stream = iter_training_examples("sft", seed=0, image_size=64, tasks=("shapes_pope", "shapes_caption"),
+                                    max_turns=5)  # fmt: skip
+    chosen = list(itertools.islice(stream, 6))
+    assert [e.task for e in chosen] == ["shapes_pope", "shapes_caption"] * 3
+    pope = [len(e.turns) for e in chosen if e.task == "shapes_pope"]
+    assert max(pope) > 3 and max(pope) <= 5  # more than the default three, never more than asked
+    one = itertools.islice(iter_training_examples("sft", seed=0, image_size=64, max_turns=1), len(SFT_TASKS))
+    assert all(len(e.turns) == 1 for e in one)
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [({"tasks": ("shapes_nope",)}, "unknown sft task"),
+                                                 ({"tasks": ()}, "none given"),
+                                                 ({"max_turns": 0}, "max_turns must be >= 1")])  # fmt: skip
+def test_bad_sft_mix_is_rejected(kwargs: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        next(iter_training_examples("sft", seed=0, image_size=64, **kwargs))
+
+
 def test_sft_prompts_are_the_eval_prompts(sft_examples: list[Any]) -> None:
     import importlib
 

@@ -36,8 +36,12 @@ class FakeExample:
     dense: FakeDense | None
 
 
-def fake_examples(stage: str, seed: int, image_size: int) -> Iterator[FakeExample]:
+MIXES: list[dict[str, object]] = []  # the sft data-mix arguments each stream was opened with
+
+
+def fake_examples(stage: str, seed: int, image_size: int, **mix: object) -> Iterator[FakeExample]:
     """A red or blue square on white, asked about its colour (a stand-in for the synthetic suite)."""
+    MIXES.append(mix)
     rng = np.random.default_rng(seed)
     while True:
         name = str(rng.choice(list(COLOURS)))
@@ -128,6 +132,23 @@ def test_cli_arguments_map_onto_the_train_config(tmp_path: Path) -> None:
     assert cfg.init == Path("ckpt") and cfg.preset == "tiny"
     with pytest.raises(SystemExit):
         parse_args(["--stage", "pretrain", "--out", "x"])
+
+
+def test_sft_data_mix_reaches_the_example_stream(fake_data: None, tmp_path: Path) -> None:
+    MIXES.clear()
+    train(micro_config("sft", tmp_path / "mix", tasks=("shapes_caption",), max_turns=1))
+    assert MIXES == [{"tasks": ("shapes_caption",), "max_turns": 1}]
+    MIXES.clear()
+    train(micro_config("sft", tmp_path / "default"))
+    assert MIXES == [{}]
+
+
+def test_cli_data_mix_flags_are_parsed_and_only_for_sft(tmp_path: Path) -> None:
+    cfg = parse_args(["--stage", "sft", "--out", str(tmp_path), "--tasks", "shapes_caption, shapes_vqa",
+                      "--max-turns", "6"])  # fmt: skip
+    assert cfg.tasks == ("shapes_caption", "shapes_vqa") and cfg.max_turns == 6
+    with pytest.raises(ValueError, match="use them with --stage sft"):
+        parse_args(["--stage", "align", "--out", str(tmp_path), "--tasks", "shapes_caption"])
 
 
 def test_cli_model_overrides_are_parsed_as_json_values(tmp_path: Path) -> None:

@@ -15,7 +15,7 @@ Scenes come from split ``train``, whose random streams are disjoint from ``eval`
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -106,12 +106,14 @@ def _prompted(task: str, row: dict[str, Any]) -> tuple[str, Image.Image]:
     return sample.prompt, sample.images[0]
 
 
-def sft_example(task: str, rows: list[dict[str, Any]], rng: np.random.Generator) -> TrainingExample:
-    """Up to :data:`MAX_TURNS` turns about one scene: one random circular copy for MMBench, and
+def sft_example(
+    task: str, rows: list[dict[str, Any]], rng: np.random.Generator, max_turns: int = MAX_TURNS
+) -> TrainingExample:
+    """Up to ``max_turns`` turns about one scene: one random circular copy for MMBench, and
     for RefCOCO one turn per expression (the eval prompt grounds ``answer[0]`` only)."""
     if task == "shapes_refcoco":
         rows = [{**row, "answer": [expression]} for row in rows for expression in row["answer"]]
-    chosen = [pick(rng, rows)] if task == "shapes_mmbench" else shuffled(rng, rows)[:MAX_TURNS]
+    chosen = [pick(rng, rows)] if task == "shapes_mmbench" else shuffled(rng, rows)[:max_turns]
     turns = []
     image = None
     for row in chosen:
@@ -138,26 +140,52 @@ def _align_examples(seed: int, image_size: int) -> Iterator[TrainingExample]:
         )
 
 
-def _sft_examples(seed: int, image_size: int) -> Iterator[TrainingExample]:
+def _sft_examples(
+    seed: int, image_size: int, tasks: tuple[str, ...], max_turns: int
+) -> Iterator[TrainingExample]:
     for block in itertools.count():
         indices = range(block * SFT_BLOCK, (block + 1) * SFT_BLOCK)
         groups = {
-            t: scene_row_groups(t, indices, seed=seed, split="train", image_size=image_size)
-            for t in SFT_TASKS
+            t: scene_row_groups(t, indices, seed=seed, split="train", image_size=image_size) for t in tasks
         }
         for j, index in enumerate(indices):
-            for task in SFT_TASKS:
-                yield sft_example(task, groups[task][j], scene_rng(f"sft_pick_{task}", seed, "train", index))
+            for task in tasks:
+                rng = scene_rng(f"sft_pick_{task}", seed, "train", index)
+                yield sft_example(task, groups[task][j], rng, max_turns)
 
 
-def iter_training_examples(stage: str, *, seed: int, image_size: int) -> Iterator[TrainingExample]:
-    """Infinite deterministic examples of ``stage`` (``vision``, ``align`` or ``sft``)."""
+def sft_task_mix(tasks: Sequence[str] | None) -> tuple[str, ...]:
+    """The SFT tasks to cycle through (all of :data:`SFT_TASKS` by default, in that order);
+    ValueError names an unknown one."""
+    if tasks is None:
+        return SFT_TASKS
+    unknown = [t for t in tasks if t not in SFT_TASKS]
+    if unknown or not tasks:
+        raise ValueError(
+            f"unknown sft task(s) {unknown or '(none given)'}; choose from {', '.join(SFT_TASKS)}"
+        )
+    return tuple(tasks)
+
+
+def iter_training_examples(
+    stage: str,
+    *,
+    seed: int,
+    image_size: int,
+    tasks: Sequence[str] | None = None,
+    max_turns: int = MAX_TURNS,
+) -> Iterator[TrainingExample]:
+    """Infinite deterministic examples of ``stage`` (``vision``, ``align`` or ``sft``). For
+    ``sft``, ``tasks`` picks the task mix (a curriculum can start with captions alone) and
+    ``max_turns`` the questions asked about one image."""
+    if max_turns < 1:
+        raise ValueError(f"max_turns must be >= 1, got {max_turns}")
     if stage == "vision":
         return _vision_examples(seed, image_size)
     if stage == "align":
         return _align_examples(seed, image_size)
     if stage == "sft":
-        return _sft_examples(seed, image_size)
+        return _sft_examples(seed, image_size, sft_task_mix(tasks), max_turns)
     raise ValueError(f"unknown training stage {stage!r}; use one of {', '.join(STAGES)}")
 
 

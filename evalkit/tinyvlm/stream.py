@@ -46,11 +46,12 @@ def tokenizer_corpus(n: int, seed: int) -> list[str]:
     return list(training_text_corpus(n, seed=seed))
 
 
-def examples(stage: str, seed: int, image_size: int) -> Iterator[Any]:
-    """The generator's endless ``TrainingExample`` stream for ``stage``."""
+def examples(stage: str, seed: int, image_size: int, **mix: Any) -> Iterator[Any]:
+    """The generator's endless ``TrainingExample`` stream for ``stage`` (``mix``: the sft
+    stream's ``tasks`` and ``max_turns``)."""
     from evalkit.synthetic.training import iter_training_examples
 
-    return iter(iter_training_examples(stage, seed=seed, image_size=image_size))
+    return iter(iter_training_examples(stage, seed=seed, image_size=image_size, **mix))
 
 
 def vision_batch(chunk: list[Any], cfg: VLMConfig) -> Batch:
@@ -82,14 +83,21 @@ def chunks(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
 
 
 def stage_batches(
-    stage: str, cfg: VLMConfig, tokenizer: VLMTokenizer | None, batch_size: int, *, seed: int, max_len: int
+    stage: str,
+    cfg: VLMConfig,
+    tokenizer: VLMTokenizer | None,
+    batch_size: int,
+    *,
+    seed: int,
+    max_len: int,
+    **mix: Any,
 ) -> Iterator[Batch]:
     """Endless batches for ``stage`` rendered at the model's image size (a finite stream is
-    restarted with the next seed). Text stages need the tokenizer."""
+    restarted with the next seed). Text stages need the tokenizer; ``mix`` goes to :func:`examples`."""
     if stage != "vision" and tokenizer is None:
         raise ValueError(f"stage {stage!r} needs a tokenizer")
     for epoch in itertools.count():
-        for chunk in chunks(examples(stage, seed + epoch, cfg.image_size), batch_size):
+        for chunk in chunks(examples(stage, seed + epoch, cfg.image_size, **mix), batch_size):
             if tokenizer is None:
                 yield vision_batch(chunk, cfg)
             else:

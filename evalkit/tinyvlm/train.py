@@ -65,6 +65,8 @@ class TrainConfig:
     weight_decay: float = 0.01
     grad_clip: float = 1.0
     vision_lr_scale: float = 1.0  # the vision encoder's learning rate relative to the rest (sft)
+    tasks: tuple[str, ...] | None = None  # sft task mix; None = every synthetic task
+    max_turns: int | None = None  # sft questions per image; None = the generator's default (3)
     seed: int = 0
     save_every: int = 200
     log_every: int = 10
@@ -80,6 +82,17 @@ class TrainConfig:
             raise ValueError(f"unknown stage {self.stage!r}; choose one of {STAGES}")
         if self.steps < 1 or self.grad_accum < 1 or self.batch_size < 1:
             raise ValueError("steps, grad_accum and batch_size must be >= 1")
+        if self.stage != "sft" and (self.tasks is not None or self.max_turns is not None):
+            raise ValueError("--tasks and --max-turns choose the sft data mix; use them with --stage sft")
+
+    def data_mix(self) -> dict[str, Any]:
+        """Keyword arguments for the sft example stream (empty: the generator's defaults)."""
+        mix: dict[str, Any] = {}
+        if self.tasks is not None:
+            mix["tasks"] = self.tasks
+        if self.max_turns is not None:
+            mix["max_turns"] = self.max_turns
+        return mix
 
     @property
     def peak_lr(self) -> float:
@@ -225,7 +238,7 @@ def train(cfg: TrainConfig) -> Path:
         (cfg.out / "loss.csv").unlink(missing_ok=True)
     cfg.out.mkdir(parents=True, exist_ok=True)
     batches = stage_batches(cfg.stage, model.config, tokenizer, cfg.batch_size, seed=cfg.seed * 1_000_003 + start,
-                            max_len=cfg.max_len)  # fmt: skip
+                            max_len=cfg.max_len, **cfg.data_mix())  # fmt: skip
     run_loop(model, tokenizer, optimizer, params, batches, cfg, start, device)
     return cfg.out
 
@@ -277,8 +290,10 @@ def parse_args(argv: Sequence[str]) -> TrainConfig:
     for name, kind in (("steps", int), ("batch-size", int), ("grad-accum", int), ("lr", float),
                        ("warmup-steps", int), ("seed", int), ("save-every", int), ("log-every", int),
                        ("max-len", int), ("tokenizer-texts", int), ("num-threads", int),
-                       ("vision-lr-scale", float)):  # fmt: skip
+                       ("vision-lr-scale", float), ("max-turns", int)):  # fmt: skip
         p.add_argument(f"--{name}", type=kind, default=None)
+    p.add_argument("--tasks", type=lambda v: tuple(t.strip() for t in v.split(",") if t.strip()), default=None,
+                   help="sft only: comma-separated synthetic tasks to train on (default: all seven)")  # fmt: skip
     p.add_argument("--device", default="auto")
     p.add_argument("--resume", action="store_true")
     p.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",

@@ -98,11 +98,8 @@ def stage_batches(
         raise ValueError(f"stage {stage!r} needs a tokenizer")
     for epoch in itertools.count():
         for chunk in chunks(examples(stage, seed + epoch, cfg.image_size, **mix), batch_size):
-            if tokenizer is None:
+            if stage == "vision":
                 yield vision_batch(chunk, cfg)
             else:
-                yield (
-                    text_batch(chunk, cfg, tokenizer, max_len)
-                    if stage != "vision"
-                    else vision_batch(chunk, cfg)
-                )
+                assert tokenizer is not None  # checked above
+                yield text_batch(chunk, cfg, tokenizer, max_len)

@@ -158,7 +158,14 @@ def rotate(options: list[str], answer: int, k: int) -> tuple[list[str], int]:
 
 def mmbench_rows(scene: RenderedScene, rng: np.random.Generator, index: int) -> list[dict[str, Any]] | None:
     """The main MMBench row of image ``index`` and its three circular copies."""
-    category = list(MMBENCH_CATEGORIES)[index % len(MMBENCH_CATEGORIES)]
+    return mmbench_question(scene, rng, list(MMBENCH_CATEGORIES)[index % len(MMBENCH_CATEGORIES)], index)
+
+
+def mmbench_question(
+    scene: RenderedScene, rng: np.random.Generator, category: str, index: int
+) -> list[dict[str, Any]] | None:
+    """One ``category`` question about ``scene`` as four rows (main + circular copies), or None
+    when the scene cannot pose it."""
     item = MMBENCH_ITEMS[category](scene, rng)
     if item is None:
         return None

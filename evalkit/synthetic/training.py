@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from evalkit.synthetic.drills import DRILLS
 from evalkit.synthetic.scene import COLOR_NAMES, SHAPES, SIZE_NAMES, RenderedScene, SceneConfig
 from evalkit.synthetic.streams import draw_scenes, pick, scene_rng, shuffled
 from evalkit.synthetic.suite import scene_row_groups
@@ -123,6 +124,28 @@ def sft_example(
     return TrainingExample(image=image, turns=tuple(turns), task=task)
 
 
+def drill_example(
+    task: str, drilled: list[tuple[str, dict[str, Any]]], rng: np.random.Generator
+) -> TrainingExample:
+    """A drill's questions about one scene as one conversation, each prompted by its eval task."""
+    turns = []
+    image = None
+    for eval_task, row in drilled:
+        prompt, image = _prompted(eval_task, row)
+        turns.append((prompt, target_text(eval_task, row, rng)))
+    assert image is not None
+    return TrainingExample(image=image, turns=tuple(turns), task=task)
+
+
+def _scene_groups(task: str, indices: range, seed: int, image_size: int) -> list[Any]:
+    """Per scene: an eval task's rows, or a drill's ``(eval task, row)`` pairs."""
+    if task in DRILLS:
+        build = DRILLS[task]
+        return draw_scenes(task, indices, seed=seed, split="train", image_size=image_size,
+                           build=lambda scene, rng, _: build(scene, rng))  # fmt: skip
+    return scene_row_groups(task, indices, seed=seed, split="train", image_size=image_size)
+
+
 def _vision_examples(seed: int, image_size: int) -> Iterator[TrainingExample]:
     for i in itertools.count():
         (scene,) = draw_scenes("train_vision", [i], seed=seed, split="train", image_size=image_size,
@@ -145,25 +168,25 @@ def _sft_examples(
 ) -> Iterator[TrainingExample]:
     for block in itertools.count():
         indices = range(block * SFT_BLOCK, (block + 1) * SFT_BLOCK)
-        groups = {
-            t: scene_row_groups(t, indices, seed=seed, split="train", image_size=image_size) for t in tasks
-        }
+        groups = {t: _scene_groups(t, indices, seed, image_size) for t in tasks}
         for j, index in enumerate(indices):
             for task in tasks:
                 rng = scene_rng(f"sft_pick_{task}", seed, "train", index)
-                yield sft_example(task, groups[task][j], rng, max_turns)
+                if task in DRILLS:
+                    yield drill_example(task, groups[task][j], rng)
+                else:
+                    yield sft_example(task, groups[task][j], rng, max_turns)
 
 
 def sft_task_mix(tasks: Sequence[str] | None) -> tuple[str, ...]:
-    """The SFT tasks to cycle through (all of :data:`SFT_TASKS` by default, in that order);
-    ValueError names an unknown one."""
+    """The SFT tasks to cycle through (all of :data:`SFT_TASKS` by default, in that order; a
+    drill from :data:`DRILLS` may be named too); ValueError names an unknown one."""
     if tasks is None:
         return SFT_TASKS
-    unknown = [t for t in tasks if t not in SFT_TASKS]
+    known = (*SFT_TASKS, *DRILLS)
+    unknown = [t for t in tasks if t not in known]
     if unknown or not tasks:
-        raise ValueError(
-            f"unknown sft task(s) {unknown or '(none given)'}; choose from {', '.join(SFT_TASKS)}"
-        )
+        raise ValueError(f"unknown sft task(s) {unknown or '(none given)'}; choose from {', '.join(known)}")
     return tuple(tasks)
 
 

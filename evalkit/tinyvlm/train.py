@@ -293,7 +293,9 @@ def parse_args(argv: Sequence[str]) -> TrainConfig:
                        ("vision-lr-scale", float), ("max-turns", int)):  # fmt: skip
         p.add_argument(f"--{name}", type=kind, default=None)
     p.add_argument("--tasks", type=lambda v: tuple(t.strip() for t in v.split(",") if t.strip()), default=None,
-                   help="sft only: comma-separated synthetic tasks to train on (default: all seven)")  # fmt: skip
+                   help="sft only: comma-separated synthetic tasks to train on (default: all seven), "
+                        "and training drills (yesno_drill, choice_drill: several independent "
+                        "questions per image)")  # fmt: skip
     p.add_argument("--device", default="auto")
     p.add_argument("--resume", action="store_true")
     p.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",

@@ -1,0 +1,113 @@
+"""Training drills: several independent, truthful questions about one image."""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections import Counter
+from typing import Any
+
+import numpy as np
+import pytest
+
+from evalkit.synthetic.drills import DRILL_TURNS, choice_drill, yesno_drill
+from evalkit.synthetic.scene import render_scene, sample_scene
+from evalkit.synthetic.training import iter_training_examples
+
+EXISTS = re.compile(r"Is there an? (\w+ \w+) in (the|this) image\?")
+
+
+def drilled(drill: Any, n: int) -> list[tuple[Any, list[tuple[str, dict[str, Any]]]]]:
+    out = []
+    for seed in range(n):
+        rng = np.random.default_rng(seed)
+        scene = render_scene(sample_scene(rng), 64)
+        result = drill(scene, rng)
+        if result is not None:
+            out.append((scene, result))
+    return out
+
+
+@pytest.fixture(scope="module")
+def yesno() -> list[Any]:
+    return drilled(yesno_drill, 300)
+
+
+@pytest.fixture(scope="module")
+def choice() -> list[Any]:
+    return drilled(choice_drill, 200)
+
+
+def test_yesno_existence_answers_are_true_balanced_and_use_hard_negatives(yesno: list[Any]) -> None:
+    answers: Counter[bool] = Counter()
+    hard = 0
+    for scene, pairs in yesno:
+        present = {o.name for o in scene.scene.objects}
+        for task, row in pairs:
+            match = EXISTS.fullmatch(row["question"])
+            if match is None:
+                continue
+            cls = match.group(1)
+            said_yes = row["answer"] in ("yes", "Yes")
+            assert said_yes == (cls in present), row["question"]
+            assert row["answer"] in (("yes", "no") if task == "shapes_pope" else ("Yes", "No"))
+            answers[said_yes] += 1
+            colour, shape = cls.split()
+            hard += not said_yes and any(colour == o.color or shape == o.shape for o in scene.scene.objects)
+    total = answers[True] + answers[False]
+    assert total > 300 and 0.35 < answers[True] / total < 0.65
+    assert hard > 0.3 * answers[False]  # absent classes often share a colour or a shape with the image
+
+
+def test_yesno_drill_mixes_pope_and_mme_subtasks_without_repeats(yesno: list[Any]) -> None:
+    categories = Counter(
+        row.get("category") for _, pairs in yesno for task, row in pairs if task == "shapes_mme"
+    )
+    assert set(categories) == {"existence", "count", "position", "color", "numerical_calculation"}
+    mme_yes = Counter(row["answer"] for _, pairs in yesno for task, row in pairs if task == "shapes_mme")
+    assert 0.35 < mme_yes["Yes"] / (mme_yes["Yes"] + mme_yes["No"]) < 0.65
+    for _, pairs in yesno:
+        questions = [row["question"] for _, row in pairs]
+        assert 1 <= len(pairs) <= DRILL_TURNS["yesno_drill"] and len(set(questions)) == len(questions)
+
+
+def test_choice_drill_letters_are_uniform_and_options_true(choice: list[Any]) -> None:
+    letters: Counter[str] = Counter()
+    colour_questions = 0
+    for scene, pairs in choice:
+        assert 1 <= len(pairs) <= DRILL_TURNS["choice_drill"]
+        assert len({row["category"] for _, row in pairs}) == len(pairs)  # one question per category
+        for task, row in pairs:
+            assert task == "shapes_mmbench" and row["answer"] in "ABCD"
+            letters[row["answer"]] += 1
+            match = re.fullmatch(r"What color is the (\w+)\?", row["question"])
+            if match:
+                (obj,) = [o for o in scene.scene.objects if o.shape == match.group(1)]
+                assert row[row["answer"]] == obj.color
+                colour_questions += 1
+    assert colour_questions > 20
+    assert min(letters.values()) > 0.15 * sum(letters.values())
+
+
+def test_drills_join_the_sft_mix_with_eval_prompts() -> None:
+    stream = iter_training_examples(
+        "sft", seed=0, image_size=64, tasks=("yesno_drill", "choice_drill"), max_turns=1
+    )
+    examples = list(itertools.islice(stream, 6))
+    assert [e.task for e in examples] == ["yesno_drill", "choice_drill"] * 3
+    for e in examples:
+        assert 1 <= len(e.turns) <= DRILL_TURNS[e.task]
+        for prompt, answer in e.turns:
+            if e.task == "choice_drill":
+                assert "Answer with the option's letter" in prompt and answer in "ABCD"
+            else:
+                assert prompt.endswith("Answer the question using a single word or phrase.")
+                assert answer in ("yes", "no", "Yes", "No")
+    assert (
+        max(len(e.turns) for e in examples if e.task == "yesno_drill") > 1
+    )  # max_turns bounds eval tasks only
+
+
+def test_unknown_sft_task_error_names_the_drills() -> None:
+    with pytest.raises(ValueError, match="yesno_drill, choice_drill"):
+        next(iter_training_examples("sft", seed=0, image_size=64, tasks=("shapes_nope",)))

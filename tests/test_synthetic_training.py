@@ -181,3 +181,20 @@ def test_text_corpus_is_deterministic_and_mixes_instructions_and_captions() -> N
     assert len(corpus) == 30 and corpus == training_text_corpus(30, seed=0)
     assert any("Answer the question using a single word or phrase." in t for t in corpus)
     assert any(t.startswith("Provide a one-sentence caption") for t in corpus)
+
+
+def test_a_task_named_twice_is_weighted_twice_with_new_scenes() -> None:
+    def stream(tasks: tuple[str, ...], k: int) -> list[Any]:
+        return list(
+            itertools.islice(
+                iter_training_examples("sft", seed=0, image_size=64, tasks=tasks, max_turns=1), k
+            )
+        )
+
+    weighted = stream(("shapes_vqa", "shapes_caption", "shapes_vqa"), 3 * 20)  # crosses a block boundary
+    assert [e.task for e in weighted] == ["shapes_vqa", "shapes_caption", "shapes_vqa"] * 20
+    vqa_images = [np.asarray(e.image).tobytes() for e in weighted if e.task == "shapes_vqa"]
+    assert len(set(vqa_images)) == len(vqa_images) == 40  # every mention draws a new scene
+    plain = stream(("shapes_vqa", "shapes_caption"), 2 * 20)
+    same_stream = [e.turns for e in weighted if e.task == "shapes_caption"]
+    assert same_stream == [e.turns for e in plain if e.task == "shapes_caption"]  # other tasks unaffected

@@ -15,6 +15,7 @@ Scenes come from split ``train``, whose random streams are disjoint from ``eval`
 from __future__ import annotations
 
 import itertools
+from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -166,21 +167,31 @@ def _align_examples(seed: int, image_size: int) -> Iterator[TrainingExample]:
 def _sft_examples(
     seed: int, image_size: int, tasks: tuple[str, ...], max_turns: int
 ) -> Iterator[TrainingExample]:
+    """Round-robin over ``tasks``; a task named ``r`` times is weighted ``r``-fold, its k-th
+    mention at block position ``j`` taking scene ``j * r + k`` of the task's stream (so every
+    mention sees new scenes, and a task named once reads its stream in order)."""
+    repeats = Counter(tasks)
     for block in itertools.count():
-        indices = range(block * SFT_BLOCK, (block + 1) * SFT_BLOCK)
-        groups = {t: _scene_groups(t, indices, seed, image_size) for t in tasks}
-        for j, index in enumerate(indices):
+        groups = {
+            t: _scene_groups(t, range(block * SFT_BLOCK * r, (block + 1) * SFT_BLOCK * r), seed, image_size)
+            for t, r in repeats.items()
+        }
+        for j in range(SFT_BLOCK):
+            mentions: Counter[str] = Counter()
             for task in tasks:
-                rng = scene_rng(f"sft_pick_{task}", seed, "train", index)
+                local = j * repeats[task] + mentions[task]
+                mentions[task] += 1
+                rng = scene_rng(f"sft_pick_{task}", seed, "train", block * SFT_BLOCK * repeats[task] + local)
                 if task in DRILLS:
-                    yield drill_example(task, groups[task][j], rng)
+                    yield drill_example(task, groups[task][local], rng)
                 else:
-                    yield sft_example(task, groups[task][j], rng, max_turns)
+                    yield sft_example(task, groups[task][local], rng, max_turns)
 
 
 def sft_task_mix(tasks: Sequence[str] | None) -> tuple[str, ...]:
     """The SFT tasks to cycle through (all of :data:`SFT_TASKS` by default, in that order; a
-    drill from :data:`DRILLS` may be named too); ValueError names an unknown one."""
+    drill from :data:`DRILLS` may be named too, and a task named twice weighs twice);
+    ValueError names an unknown one."""
     if tasks is None:
         return SFT_TASKS
     known = (*SFT_TASKS, *DRILLS)

@@ -8,6 +8,8 @@ Stages (each an infinite, deterministic iterator of :class:`TrainingExample`):
 - ``sft``: instruction turns for every shapes task, round-robin, built from the very rows the
   eval tasks use and prompted by the evaluation pipeline itself (task YAML template or hook),
   so train and eval prompts are identical; the assistant text is what the task's scorer wants.
+  The mix may also name training-only drills (:mod:`evalkit.synthetic.drills`: several
+  independent yes/no or multiple-choice questions per image) and weight a task by naming it twice.
 
 Scenes come from split ``train``, whose random streams are disjoint from ``eval``'s.
 """
@@ -116,19 +118,14 @@ def sft_example(
     if task == "shapes_refcoco":
         rows = [{**row, "answer": [expression]} for row in rows for expression in row["answer"]]
     chosen = [pick(rng, rows)] if task == "shapes_mmbench" else shuffled(rng, rows)[:max_turns]
-    turns = []
-    image = None
-    for row in chosen:
-        prompt, image = _prompted(task, row)
-        turns.append((prompt, target_text(task, row, rng)))
-    assert image is not None
-    return TrainingExample(image=image, turns=tuple(turns), task=task)
+    return drill_example(task, [(task, row) for row in chosen], rng)
 
 
 def drill_example(
     task: str, drilled: list[tuple[str, dict[str, Any]]], rng: np.random.Generator
 ) -> TrainingExample:
-    """A drill's questions about one scene as one conversation, each prompted by its eval task."""
+    """``(eval task, row)`` pairs about one scene as one conversation (a drill's questions, or
+    one task's rows), each prompted by its eval task and answered with its scorer's target."""
     turns = []
     image = None
     for eval_task, row in drilled:

@@ -103,9 +103,8 @@ def test_drills_join_the_sft_mix_with_eval_prompts() -> None:
             else:
                 assert prompt.endswith("Answer the question using a single word or phrase.")
                 assert answer in ("yes", "no", "Yes", "No")
-    assert (
-        max(len(e.turns) for e in examples if e.task == "yesno_drill") > 1
-    )  # max_turns bounds eval tasks only
+    # max_turns bounds the eval tasks' examples only
+    assert max(len(e.turns) for e in examples if e.task == "yesno_drill") > 1
 
 
 def test_unknown_sft_task_error_names_the_drills() -> None:

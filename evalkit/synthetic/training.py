@@ -118,10 +118,10 @@ def sft_example(
     if task == "shapes_refcoco":
         rows = [{**row, "answer": [expression]} for row in rows for expression in row["answer"]]
     chosen = [pick(rng, rows)] if task == "shapes_mmbench" else shuffled(rng, rows)[:max_turns]
-    return drill_example(task, [(task, row) for row in chosen], rng)
+    return conversation_example(task, [(task, row) for row in chosen], rng)
 
 
-def drill_example(
+def conversation_example(
     task: str, drilled: list[tuple[str, dict[str, Any]]], rng: np.random.Generator
 ) -> TrainingExample:
     """``(eval task, row)`` pairs about one scene as one conversation (a drill's questions, or
@@ -168,19 +168,18 @@ def _sft_examples(
     mention at block position ``j`` taking scene ``j * r + k`` of the task's stream (so every
     mention sees new scenes, and a task named once reads its stream in order)."""
     repeats = Counter(tasks)
+    mention = [tasks[:i].count(task) for i, task in enumerate(tasks)]  # k of each slot
     for block in itertools.count():
         groups = {
             t: _scene_groups(t, range(block * SFT_BLOCK * r, (block + 1) * SFT_BLOCK * r), seed, image_size)
             for t, r in repeats.items()
         }
         for j in range(SFT_BLOCK):
-            mentions: Counter[str] = Counter()
-            for task in tasks:
-                local = j * repeats[task] + mentions[task]
-                mentions[task] += 1
+            for task, k in zip(tasks, mention):
+                local = j * repeats[task] + k
                 rng = scene_rng(f"sft_pick_{task}", seed, "train", block * SFT_BLOCK * repeats[task] + local)
                 if task in DRILLS:
-                    yield drill_example(task, groups[task][local], rng)
+                    yield conversation_example(task, groups[task][local], rng)
                 else:
                     yield sft_example(task, groups[task][local], rng, max_turns)
 

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from evalkit.synthetic.drills import DRILL_TURNS, choice_drill, yesno_drill
+from evalkit.synthetic.drills import DRILL_TURNS, choice_drill, choice_hint_drill, yesno_drill
 from evalkit.synthetic.scene import render_scene, sample_scene
 from evalkit.synthetic.training import iter_training_examples
 
@@ -87,6 +87,25 @@ def test_choice_drill_letters_are_uniform_and_options_true(choice: list[Any]) ->
                 colour_questions += 1
     assert colour_questions > 20
     assert min(letters.values()) > 0.15 * sum(letters.values())
+
+
+def test_choice_hint_drill_states_the_true_option_in_the_prompt() -> None:
+    stream = iter_training_examples("sft", seed=0, image_size=64, tasks=("choice_hint_drill",), max_turns=1)
+    letters: Counter[str] = Counter()
+    for e in itertools.islice(stream, 60):
+        for prompt, answer in e.turns:
+            letters[answer] += 1
+            stated = re.match(r"The answer is ([\w ]+)\. ", prompt)
+            assert stated, prompt
+            (line,) = [x for x in prompt.splitlines() if x[:3] == f"{answer}. "]
+            assert line[3:] == stated.group(1)  # the hint names the option the target letter holds
+            assert prompt.endswith("Answer with the option's letter from the given choices directly.")
+    assert sorted(letters) == list("ABCD") and min(letters.values()) > 0.15 * sum(letters.values())
+    # the same scenes and questions as choice_drill, only the hint differs
+    for (_, hinted), (_, plain) in zip(
+        drilled(choice_hint_drill, 30), drilled(choice_drill, 30), strict=True
+    ):
+        assert [{**r, "hint": None} for _, r in hinted] == [{**r, "hint": None} for _, r in plain]
 
 
 def test_drills_join_the_sft_mix_with_eval_prompts() -> None:

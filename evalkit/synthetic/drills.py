@@ -12,6 +12,8 @@ supervision per rendered image for the skills that are slowest to learn:
   MME question per MME subtask the scene allows, its true or false form by a fair coin.
 - ``choice_drill``: one MMBench question per category the scene allows, options shuffled and a
   random circular copy, so the answer letter is uniform.
+- ``choice_hint_drill``: the same questions with the hint stating the true option's text, so
+  the option-to-letter step is learned with the answer in the prompt.
 
 Each drill yields ``(eval task, row)`` pairs; prompts and target replies come from the eval
 tasks themselves (:mod:`evalkit.synthetic.training`).
@@ -30,7 +32,11 @@ from evalkit.synthetic.scene import RenderedScene
 from evalkit.synthetic.streams import pick, shuffled
 from evalkit.synthetic.yesno import ALL_CLASSES, MME_BUILDERS
 
-DRILL_TURNS = {"yesno_drill": 5, "choice_drill": 3}  # MMBench prompts are ~2.5x longer
+DRILL_TURNS = {
+    "yesno_drill": 5,
+    "choice_drill": 3,
+    "choice_hint_drill": 3,
+}  # MMBench prompts are ~2.5x longer
 Drilled = list[tuple[str, dict[str, Any]]]  # (eval task, row in that task's schema)
 
 
@@ -97,7 +103,18 @@ def choice_drill(scene: RenderedScene, rng: np.random.Generator) -> Drilled | No
     return out[: DRILL_TURNS["choice_drill"]] or None
 
 
+def choice_hint_drill(scene: RenderedScene, rng: np.random.Generator) -> Drilled | None:
+    """:func:`choice_drill` with MMBench's hint field stating the true option's text ("The
+    answer is red."), so the answer can be read off the prompt: it teaches finding the option
+    that matches and replying with its letter, apart from reading the image."""
+    drilled = choice_drill(scene, rng)
+    if drilled is None:
+        return None
+    return [(task, {**row, "hint": f"The answer is {row[row['answer']]}."}) for task, row in drilled]
+
+
 DRILLS: dict[str, Callable[[RenderedScene, np.random.Generator], Drilled | None]] = {
     "yesno_drill": yesno_drill,
     "choice_drill": choice_drill,
+    "choice_hint_drill": choice_hint_drill,
 }

@@ -22,6 +22,7 @@ from typing import Any
 
 import torch
 
+from evalkit.synthetic.drills import DRILLS
 from evalkit.tinyvlm import curves
 from evalkit.tinyvlm.config import VLMConfig, preset
 from evalkit.tinyvlm.data import Batch
@@ -294,7 +295,7 @@ def parse_args(argv: Sequence[str]) -> TrainConfig:
         p.add_argument(f"--{name}", type=kind, default=None)
     p.add_argument("--tasks", type=lambda v: tuple(t.strip() for t in v.split(",") if t.strip()), default=None,
                    help="sft only: comma-separated synthetic tasks to train on (default: all seven), "
-                        "and training drills (yesno_drill, choice_drill: several independent "
+                        f"and training drills ({', '.join(DRILLS)}: several independent "
                         "questions per image); name a task twice to weight it twice")  # fmt: skip
     p.add_argument("--device", default="auto")
     p.add_argument("--resume", action="store_true")

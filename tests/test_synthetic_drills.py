@@ -10,7 +10,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from evalkit.synthetic.drills import DRILL_TURNS, choice_drill, choice_hint_drill, yesno_drill
+from evalkit.synthetic.drills import DRILL_TURNS, box_drill, choice_drill, choice_hint_drill, yesno_drill
+from evalkit.synthetic.language import referring_expressions
 from evalkit.synthetic.scene import render_scene, sample_scene
 from evalkit.synthetic.training import iter_training_examples
 
@@ -106,6 +107,20 @@ def test_choice_hint_drill_states_the_true_option_in_the_prompt() -> None:
         drilled(choice_hint_drill, 30), drilled(choice_drill, 30), strict=True
     ):
         assert [{**r, "hint": None} for _, r in hinted] == [{**r, "hint": None} for _, r in plain]
+
+
+def test_box_drill_grounds_different_objects_by_unambiguous_expressions() -> None:
+    several = 0
+    for scene, pairs in drilled(box_drill, 150):
+        assert 1 <= len(pairs) <= DRILL_TURNS["box_drill"]
+        boxes = [row["bbox"] for _, row in pairs]
+        assert len({tuple(b) for b in boxes}) == len(boxes)  # different objects
+        several += len(pairs) > 1
+        for task, row in pairs:
+            assert task == "shapes_refcoco" and row["image_width"] == row["image_height"] == scene.size
+            (i,) = [i for i in range(len(scene.scene.objects)) if scene.xywh(i) == row["bbox"]]
+            assert row["answer"][0] in referring_expressions(scene, i)
+    assert several > 50
 
 
 def test_drills_join_the_sft_mix_with_eval_prompts() -> None:

@@ -14,6 +14,7 @@ supervision per rendered image for the skills that are slowest to learn:
   random circular copy, so the answer letter is uniform.
 - ``choice_hint_drill``: the same questions with the hint stating the true option's text, so
   the option-to-letter step is learned with the answer in the prompt.
+- ``box_drill``: grounding questions about up to three different objects of one image.
 
 Each drill yields ``(eval task, row)`` pairs; prompts and target replies come from the eval
 tasks themselves (:mod:`evalkit.synthetic.training`).
@@ -27,16 +28,17 @@ from typing import Any
 import numpy as np
 
 from evalkit.synthetic.choice import MMBENCH_CATEGORIES, mmbench_question
-from evalkit.synthetic.language import with_article
+from evalkit.synthetic.language import referring_expressions, with_article
 from evalkit.synthetic.scene import RenderedScene
 from evalkit.synthetic.streams import pick, shuffled
 from evalkit.synthetic.yesno import ALL_CLASSES, MME_BUILDERS
 
-DRILL_TURNS = {
+DRILL_TURNS = {  # questions per image (MMBench prompts are ~2.5x longer than the others)
     "yesno_drill": 5,
     "choice_drill": 3,
     "choice_hint_drill": 3,
-}  # MMBench prompts are ~2.5x longer
+    "box_drill": 3,
+}
 Drilled = list[tuple[str, dict[str, Any]]]  # (eval task, row in that task's schema)
 
 
@@ -113,8 +115,34 @@ def choice_hint_drill(scene: RenderedScene, rng: np.random.Generator) -> Drilled
     return [(task, {**row, "hint": f"The answer is {row[row['answer']]}."}) for task, row in drilled]
 
 
+def box_drill(scene: RenderedScene, rng: np.random.Generator) -> Drilled | None:
+    """RefCOCO rows for up to three different objects that have an unambiguous expression,
+    each asked by one of its expressions drawn at random; None when no object has one."""
+    referable = [
+        (i, exprs) for i in range(len(scene.scene.objects)) if (exprs := referring_expressions(scene, i))
+    ]
+    return (
+        [
+            (
+                "shapes_refcoco",
+                {
+                    "question_id": "drill",
+                    "answer": [pick(rng, exprs)],
+                    "bbox": scene.xywh(i),
+                    "image_width": scene.size,
+                    "image_height": scene.size,
+                    "image": scene.image,
+                },
+            )  # fmt: skip
+            for i, exprs in shuffled(rng, referable)[: DRILL_TURNS["box_drill"]]
+        ]
+        or None
+    )
+
+
 DRILLS: dict[str, Callable[[RenderedScene, np.random.Generator], Drilled | None]] = {
     "yesno_drill": yesno_drill,
     "choice_drill": choice_drill,
     "choice_hint_drill": choice_hint_drill,
+    "box_drill": box_drill,
 }

@@ -121,23 +121,12 @@ def box_drill(scene: RenderedScene, rng: np.random.Generator) -> Drilled | None:
     referable = [
         (i, exprs) for i in range(len(scene.scene.objects)) if (exprs := referring_expressions(scene, i))
     ]
-    return (
-        [
-            (
-                "shapes_refcoco",
-                {
-                    "question_id": "drill",
-                    "answer": [pick(rng, exprs)],
-                    "bbox": scene.xywh(i),
-                    "image_width": scene.size,
-                    "image_height": scene.size,
-                    "image": scene.image,
-                },
-            )  # fmt: skip
-            for i, exprs in shuffled(rng, referable)[: DRILL_TURNS["box_drill"]]
-        ]
-        or None
-    )
+    out: Drilled = []
+    for i, exprs in shuffled(rng, referable)[: DRILL_TURNS["box_drill"]]:
+        row = {"question_id": "drill", "answer": [pick(rng, exprs)], "bbox": scene.xywh(i),
+               "image_width": scene.size, "image_height": scene.size, "image": scene.image}  # fmt: skip
+        out.append(("shapes_refcoco", row))
+    return out or None
 
 
 DRILLS: dict[str, Callable[[RenderedScene, np.random.Generator], Drilled | None]] = {

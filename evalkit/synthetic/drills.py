@@ -28,7 +28,8 @@ from typing import Any
 import numpy as np
 
 from evalkit.synthetic.choice import MMBENCH_CATEGORIES, mmbench_question
-from evalkit.synthetic.language import referring_expressions, with_article
+from evalkit.synthetic.language import with_article
+from evalkit.synthetic.openended import refcoco_row, referable_objects
 from evalkit.synthetic.scene import RenderedScene
 from evalkit.synthetic.streams import pick, shuffled
 from evalkit.synthetic.yesno import ALL_CLASSES, MME_BUILDERS
@@ -118,15 +119,10 @@ def choice_hint_drill(scene: RenderedScene, rng: np.random.Generator) -> Drilled
 def box_drill(scene: RenderedScene, rng: np.random.Generator) -> Drilled | None:
     """RefCOCO rows for up to three different objects that have an unambiguous expression,
     each asked by one of its expressions drawn at random; None when no object has one."""
-    referable = [
-        (i, exprs) for i in range(len(scene.scene.objects)) if (exprs := referring_expressions(scene, i))
-    ]
-    out: Drilled = []
-    for i, exprs in shuffled(rng, referable)[: DRILL_TURNS["box_drill"]]:
-        row = {"question_id": "drill", "answer": [pick(rng, exprs)], "bbox": scene.xywh(i),
-               "image_width": scene.size, "image_height": scene.size, "image": scene.image}  # fmt: skip
-        out.append(("shapes_refcoco", row))
-    return out or None
+    chosen = shuffled(rng, referable_objects(scene))[: DRILL_TURNS["box_drill"]]
+    return [
+        ("shapes_refcoco", refcoco_row(scene, i, [pick(rng, exprs)], "drill")) for i, exprs in chosen
+    ] or None
 
 
 DRILLS: dict[str, Callable[[RenderedScene, np.random.Generator], Drilled | None]] = {

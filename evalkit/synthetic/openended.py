@@ -127,19 +127,29 @@ def vqa_rows(scene: RenderedScene, rng: np.random.Generator, index: int) -> list
     return rows
 
 
+def referable_objects(scene: RenderedScene) -> list[tuple[int, list[str]]]:
+    """(object index, its unambiguous expressions) for every object that has at least one."""
+    return [(i, exprs) for i in range(len(scene.scene.objects)) if (exprs := referring_expressions(scene, i))]
+
+
+def refcoco_row(
+    scene: RenderedScene, i: int, expressions: list[str], question_id: Any, file_name: str | None = None
+) -> dict[str, Any]:
+    """A RefCOCO row asking for object ``i`` of ``scene`` by ``expressions``."""
+    row = {"question_id": question_id, "answer": expressions, "bbox": scene.xywh(i),
+           "image_width": scene.size, "image_height": scene.size}  # fmt: skip
+    if file_name is not None:
+        row["file_name"] = file_name
+    return {**row, "image": scene.image}
+
+
 def refcoco_rows(scene: RenderedScene, rng: np.random.Generator, index: int) -> list[dict[str, Any]] | None:
     """One RefCOCO row: a referent with at least one unambiguous expression (at most three kept)."""
-    candidates = [
-        (i, exprs) for i in range(len(scene.scene.objects)) if (exprs := referring_expressions(scene, i))
-    ]
+    candidates = referable_objects(scene)
     if not candidates:
         return None
     i, expressions = pick(rng, candidates)
-    return [{
-        "question_id": index, "answer": expressions[:3], "bbox": scene.xywh(i),
-        "image_width": scene.size, "image_height": scene.size, "file_name": f"shapes_{index:05d}.png",
-        "image": scene.image,
-    }]  # fmt: skip
+    return [refcoco_row(scene, i, expressions[:3], index, f"shapes_{index:05d}.png")]
 
 
 def caption_rows(scene: RenderedScene, rng: np.random.Generator, index: int) -> list[dict[str, Any]] | None:

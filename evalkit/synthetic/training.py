@@ -9,7 +9,8 @@ Stages (each an infinite, deterministic iterator of :class:`TrainingExample`):
   eval tasks use and prompted by the evaluation pipeline itself (task YAML template or hook),
   so train and eval prompts are identical; the assistant text is what the task's scorer wants.
   The mix may also name training-only drills (:mod:`evalkit.synthetic.drills`: several
-  independent yes/no or multiple-choice questions per image) and weight a task by naming it twice.
+  independent yes/no, multiple-choice or grounding questions per image) and weight a task by
+  naming it twice.
 
 Scenes come from split ``train``, whose random streams are disjoint from ``eval``'s.
 """

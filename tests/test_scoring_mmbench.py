@@ -68,6 +68,7 @@ def test_mmbench_golden_circular_accuracy_official() -> None:
         "groups": 3,
         "rows_without_main_row": 1,
         "unparsed": 1,
+        "matched_by_text": 0,
         "judge": None,
     }
 
@@ -79,6 +80,21 @@ def test_mmbench_golden_circular_accuracy_robust_and_legacy() -> None:
         assert result.metrics == pytest.approx({"accuracy": 200 / 3})
         assert result.breakdown["category/ocr"]["accuracy"] == 100.0
         assert result.info["parser"] == ctx.mode
+
+
+def test_mmbench_option_text_replies_are_matched_and_counted() -> None:
+    # group 1 answered with the true option's text ("dog") in every rotation: right under every
+    # parser, through can_infer_text, and each sample says so
+    replies = ["dog", "dog", "dog", "the dog", *REPLIES[4:]]
+    for ctx in (OFFICIAL, ROBUST, LEGACY):
+        result = get_scorer("mmbench").score(ROWS, replies, ctx)
+        assert result.parsed[:4] == ["B", "A", "D", "C"]
+        assert [s["matched_by"] for s in result.per_sample[:5]] == ["text"] * 4 + ["letter"]
+        assert result.info["matched_by_text"] == 4
+    # a reply naming a letter and another option's text is read by its letter
+    wrong = get_scorer("mmbench").score(ROWS[:1], ["A. dog"], OFFICIAL)
+    assert wrong.parsed == ["A"] and wrong.per_sample == [{"score": 0.0, "matched_by": "letter"}]
+    assert get_scorer("mmbench").score(ROWS[:1], ["a bird"], OFFICIAL).per_sample[0]["matched_by"] is None
 
 
 def test_mmbench_one_wrong_rotation_fails_the_group() -> None:

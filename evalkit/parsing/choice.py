@@ -114,8 +114,13 @@ def robust_can_infer(reply: str, choices: Mapping[str, object]) -> str | None:
     failures are handled as officially.
     """
     reply = str(reply)
+    return robust_option_letter(reply, choices) or infer_option_text(reply, choices, VLMEVALKIT_CURRENT)
+
+
+def robust_option_letter(reply: str, choices: Mapping[str, object]) -> str | None:
+    """Steps (0)-(3) of :func:`robust_can_infer`: the letter a reply names, before option text."""
     if _API_FAILURE in reply:
-        return infer_option_text(reply, choices, VLMEVALKIT_CURRENT)
+        return None
     if any(refusal in reply for refusal in _REFUSALS):
         return REFUSAL
     bare = reply.strip(_BARE_EDGES)
@@ -127,8 +132,7 @@ def robust_can_infer(reply: str, choices: Mapping[str, object]) -> str | None:
     leading = _LEADING.match(reply)
     if leading and leading.group(1) in choices:
         return leading.group(1)
-    letter = infer_option_letter(reply, choices, VLMEVALKIT_2024)
-    return letter or infer_option_text(reply, choices, VLMEVALKIT_CURRENT)
+    return infer_option_letter(reply, choices, VLMEVALKIT_2024)
 
 
 # ----------------------------------------------------------------------------- MMMU

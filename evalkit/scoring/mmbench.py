@@ -21,7 +21,14 @@ from collections import defaultdict
 from collections.abc import Hashable, Mapping, Sequence
 from typing import Any
 
-from evalkit.parsing.choice import VLMEVALKIT_2024, VLMEVALKIT_CURRENT, robust_can_infer, vlmevalkit_can_infer
+from evalkit.parsing.choice import (
+    VLMEVALKIT_2024,
+    VLMEVALKIT_CURRENT,
+    infer_option_letter,
+    robust_can_infer,
+    robust_option_letter,
+    vlmevalkit_can_infer,
+)
 from evalkit.scoring.base import ScoringContext
 from evalkit.scoring.common import accuracy_breakdown, check_inputs, group_by_columns, percent_mean
 from evalkit.types import ScoreResult
@@ -62,6 +69,21 @@ def infer_letter(reply: str, row: Mapping[str, Any], mode: str) -> str | None:
     return vlmevalkit_can_infer(reply, choices, rules)
 
 
+def matched_by(reply: str, row: Mapping[str, Any], mode: str) -> str | None:
+    """How parser ``mode`` found the reply's letter: ``"letter"`` (the reply names it),
+    ``"text"`` (``can_infer_text``: the reply contains that option's text) or None (no letter)."""
+    choices = build_choices(row)
+    if mode == "robust":
+        named = robust_option_letter(reply, choices)
+    else:
+        named = infer_option_letter(
+            reply, choices, VLMEVALKIT_2024 if mode == "vlmevalkit_2024" else VLMEVALKIT_CURRENT
+        )
+    if named is not None:
+        return "letter"
+    return "text" if infer_letter(reply, row, mode) is not None else None
+
+
 def group_outcomes(rows: Sequence[Mapping[str, Any]], per_sample: Sequence[Any]) -> dict[int, bool]:
     """Group -> right, for every group that has its main row among ``rows``."""
     all_right: dict[int, bool] = defaultdict(lambda: True)
@@ -89,9 +111,10 @@ class MMBenchScorer:
         """Infer each reply's letter, mark rows, and score the circular groups."""
         check_inputs(self.name, self.modes, ctx.mode, rows, responses)
         parsed = [infer_letter(str(reply), row, ctx.mode) for reply, row in zip(responses, rows)]
+        how = [matched_by(str(reply), row, ctx.mode) for reply, row in zip(responses, rows)]
         per_sample = [
-            {"score": float(p is not None and p == str(row["answer"]).strip())}
-            for p, row in zip(parsed, rows)
+            {"score": float(p is not None and p == str(row["answer"]).strip()), "matched_by": m}
+            for p, row, m in zip(parsed, rows, how)
         ]
         metrics, breakdown = self.aggregate(rows, per_sample, ctx)
         mains = main_groups(rows)
@@ -100,6 +123,7 @@ class MMBenchScorer:
             "groups": len(mains),
             "rows_without_main_row": sum(circular_group(row) not in mains for row in rows),
             "unparsed": sum(p is None for p in parsed),
+            "matched_by_text": how.count("text"),  # replies read through the option text, not a letter
             "judge": None,
         }
         return ScoreResult(

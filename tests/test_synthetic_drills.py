@@ -10,9 +10,16 @@ from typing import Any
 import numpy as np
 import pytest
 
-from evalkit.synthetic.drills import DRILL_TURNS, box_drill, choice_drill, choice_hint_drill, yesno_drill
+from evalkit.synthetic.drills import (
+    DRILL_TURNS,
+    box_drill,
+    choice_drill,
+    choice_hint_drill,
+    letter_drill,
+    yesno_drill,
+)
 from evalkit.synthetic.language import referring_expressions
-from evalkit.synthetic.scene import render_scene, sample_scene
+from evalkit.synthetic.scene import SceneConfig, render_scene, sample_scene
 from evalkit.synthetic.training import iter_training_examples
 
 EXISTS = re.compile(r"Is there an? (\w+ \w+) in (the|this) image\?")
@@ -107,6 +114,29 @@ def test_choice_hint_drill_states_the_true_option_in_the_prompt() -> None:
         drilled(choice_hint_drill, 30), drilled(choice_drill, 30), strict=True
     ):
         assert [{**r, "hint": None} for _, r in hinted] == [{**r, "hint": None} for _, r in plain]
+
+
+def test_letter_drill_asks_the_letters_actually_drawn_in_both_wordings() -> None:
+    kinds: Counter[str] = Counter()
+    for scene, pairs in drilled(letter_drill, 1000):
+        assert 1 <= len(pairs) <= DRILL_TURNS["letter_drill"]
+        asked = [
+            re.fullmatch(r"What letter is written on the (\w+ \w+)\?", row["question"]) for _, row in pairs
+        ]
+        assert all(asked) and len({m.group(1) for m in asked if m}) == len(pairs)  # different objects
+        for (task, row), match in zip(pairs, asked, strict=True):
+            assert match is not None
+            (obj,) = [o for o in scene.scene.objects if o.name == match.group(1)]
+            assert obj.label
+            kinds[task] += 1
+            if task == "shapes_mmbench":
+                assert row[row["answer"]] == obj.label and row["category"] == "ocr"
+            else:
+                assert task == "shapes_vqa" and row["multiple_choice_answer"] == obj.label.lower()
+    assert min(kinds.values()) > 0.3 * sum(kinds.values())
+    unlabelled = SceneConfig(label_prob=0.0)
+    rng = np.random.default_rng(0)
+    assert letter_drill(render_scene(sample_scene(rng, unlabelled), 64), rng) is None
 
 
 def test_box_drill_grounds_different_objects_by_unambiguous_expressions() -> None:

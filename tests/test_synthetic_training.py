@@ -25,6 +25,8 @@ from evalkit.synthetic.training import (
     dense_labels,
     grounding_answer,
     iter_training_examples,
+    option_text_reply,
+    target_text,
     training_text_corpus,
 )
 
@@ -130,9 +132,36 @@ def test_sft_task_mix_and_turns_are_chosen_by_the_caller() -> None:
     assert all(len(e.turns) == 1 for e in one)
 
 
+def test_mmbench_text_replies_are_the_true_option_unless_read_as_another_letter() -> None:
+    row = {"answer": "C", "A": "red", "B": "blue", "C": "green", "D": "purple"}
+    rng = np.random.default_rng(0)
+    assert target_text("shapes_mmbench", row, rng) == "C"
+    assert target_text("shapes_mmbench", row, rng, choice_reply="text") == "green"
+    assert target_text("shapes_mmmu", {"answer": "B"}, rng, choice_reply="text") == "B"  # MMBench only
+    # an OCR option that is itself a lone capital would be read as that letter: keep the letter
+    assert option_text_reply({"answer": "B", "A": "K", "B": "D", "C": "M", "D": "S"}) == "B"
+    assert option_text_reply({"answer": "A", "A": "K", "B": "D", "C": "M", "D": "S"}) == "K"
+    assert option_text_reply({"answer": "D", "A": "K", "B": "D", "C": "M", "D": "Z"}) == "D"  # Z: refusal
+    # a true option inside another option's text is ambiguous for can_infer_text: keep the letter
+    assert option_text_reply({"answer": "B", "A": "1", "B": "11", "C": "2", "D": "3"}) == "B"
+    assert option_text_reply({"answer": "A", "A": "1", "B": "11", "C": "2", "D": "3"}) == "1"
+
+
+def test_sft_mmbench_turns_follow_choice_reply() -> None:
+    mix = {"tasks": ("shapes_mmbench", "choice_drill"), "max_turns": 1}
+    letters = list(itertools.islice(iter_training_examples("sft", seed=0, image_size=64, **mix), 6))
+    texts = list(
+        itertools.islice(iter_training_examples("sft", seed=0, image_size=64, choice_reply="text", **mix), 6)
+    )
+    assert [e.turns[0][0] for e in letters] == [e.turns[0][0] for e in texts]  # same prompts
+    assert all(reply in "ABCD" for e in letters for _, reply in e.turns)
+    assert sum(reply not in "ABCD" for e in texts for _, reply in e.turns) >= 6
+
+
 @pytest.mark.parametrize(("kwargs", "message"), [({"tasks": ("shapes_nope",)}, "unknown sft task"),
                                                  ({"tasks": ()}, "none given"),
-                                                 ({"max_turns": 0}, "max_turns must be >= 1")])  # fmt: skip
+                                                 ({"max_turns": 0}, "max_turns must be >= 1"),
+                                                 ({"choice_reply": "word"}, "choice_reply must be")])  # fmt: skip
 def test_bad_sft_mix_is_rejected(kwargs: dict[str, Any], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         next(iter_training_examples("sft", seed=0, image_size=64, **kwargs))

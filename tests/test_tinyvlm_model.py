@@ -86,3 +86,27 @@ def test_checkpoint_round_trip_reproduces_logits(tmp_path: Path, tie: bool) -> N
 def test_missing_checkpoint_says_how_to_make_one(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match="evalkit train"):
         VisionPangu.from_pretrained(tmp_path)
+
+
+def test_visual_position_marks_each_token_with_its_row_and_column() -> None:
+    plain, placed = micro_model(image_size=64), micro_model(image_size=64, visual_position=True)
+    placed.load_state_dict(plain.state_dict(), strict=False)
+    pixels = torch.rand(1, 3, 64, 64)
+    marked = placed.visual_embeddings(pixels)[0] - plain.visual_embeddings(pixels)[0]  # 4x4 tokens
+    proj = placed.projector
+    for token in range(16):
+        row, col = divmod(token, 4)  # tokens run row-major, as pixel_shuffle lays them out
+        assert torch.allclose(marked[token], proj.row_embed[row] + proj.col_embed[col], atol=1e-6)
+    assert len({tuple(t.round(decimals=5).tolist()) for t in marked}) == 16
+
+
+def test_config_overrides_on_load_add_new_parameters_and_keep_the_rest(tmp_path: Path) -> None:
+    model = micro_model()
+    model.save_pretrained(tmp_path)
+    grown = VisionPangu.from_pretrained(tmp_path, overrides={"visual_position": True})
+    assert grown.config.visual_position and hasattr(grown.projector, "row_embed")
+    kept = model.state_dict()
+    assert all(torch.equal(kept[k], v) for k, v in grown.state_dict().items() if k in kept)
+    with pytest.raises(ValueError, match="drop that --set"):
+        micro_model(visual_position=True).save_pretrained(tmp_path / "placed")
+        VisionPangu.from_pretrained(tmp_path / "placed", overrides={"visual_position": False})

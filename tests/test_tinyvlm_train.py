@@ -136,8 +136,8 @@ def test_cli_arguments_map_onto_the_train_config(tmp_path: Path) -> None:
 
 def test_sft_data_mix_reaches_the_example_stream(fake_data: None, tmp_path: Path) -> None:
     MIXES.clear()
-    train(micro_config("sft", tmp_path / "mix", tasks=("shapes_caption",), max_turns=1))
-    assert MIXES == [{"tasks": ("shapes_caption",), "max_turns": 1}]
+    train(micro_config("sft", tmp_path / "mix", tasks=("shapes_caption",), max_turns=1, choice_reply="text"))
+    assert MIXES == [{"tasks": ("shapes_caption",), "max_turns": 1, "choice_reply": "text"}]
     MIXES.clear()
     train(micro_config("sft", tmp_path / "default"))
     assert MIXES == [{}]
@@ -145,10 +145,14 @@ def test_sft_data_mix_reaches_the_example_stream(fake_data: None, tmp_path: Path
 
 def test_cli_data_mix_flags_are_parsed_and_only_for_sft(tmp_path: Path) -> None:
     cfg = parse_args(["--stage", "sft", "--out", str(tmp_path), "--tasks", "shapes_caption, shapes_vqa",
-                      "--max-turns", "6"])  # fmt: skip
-    assert cfg.tasks == ("shapes_caption", "shapes_vqa") and cfg.max_turns == 6
+                      "--max-turns", "6", "--choice-reply", "text"])  # fmt: skip
+    assert cfg.tasks == ("shapes_caption", "shapes_vqa") and cfg.max_turns == 6 and cfg.choice_reply == "text"
     with pytest.raises(ValueError, match="use them with --stage sft"):
         parse_args(["--stage", "align", "--out", str(tmp_path), "--tasks", "shapes_caption"])
+    with pytest.raises(ValueError, match="use them with --stage sft"):
+        parse_args(["--stage", "align", "--out", str(tmp_path), "--choice-reply", "text"])
+    with pytest.raises(SystemExit):
+        parse_args(["--stage", "sft", "--out", str(tmp_path), "--choice-reply", "word"])
 
 
 def test_cli_model_overrides_are_parsed_as_json_values(tmp_path: Path) -> None:

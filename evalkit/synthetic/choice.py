@@ -75,9 +75,12 @@ def location_item(scene: RenderedScene, rng: np.random.Generator) -> Item | None
         q for q in QUADRANTS if q != truth]  # fmt: skip
 
 
-def letter_item(scene: RenderedScene, rng: np.random.Generator) -> Item | None:
-    """ "What letter is written on the <class>?" for a uniquely named labelled object."""
+def letter_item(scene: RenderedScene, rng: np.random.Generator, index: int | None = None) -> Item | None:
+    """ "What letter is written on the <class>?" for a uniquely named labelled object (object
+    ``index`` when given, else a random one)."""
     candidates = [i for i in unique_indices(scene, lambda o: o.name) if scene.scene.objects[i].label]
+    if index is not None:
+        candidates = [i for i in candidates if i == index]
     if not candidates:
         return None
     obj = scene.scene.objects[pick(rng, candidates)]
@@ -167,8 +170,13 @@ def mmbench_question(
     """One ``category`` question about ``scene`` as four rows (main + circular copies), or None
     when the scene cannot pose it."""
     item = MMBENCH_ITEMS[category](scene, rng)
-    if item is None:
-        return None
+    return None if item is None else mmbench_from_item(scene, rng, category, index, item)
+
+
+def mmbench_from_item(
+    scene: RenderedScene, rng: np.random.Generator, category: str, index: int, item: Item
+) -> list[dict[str, Any]]:
+    """The four rows (main + circular copies) of one ``category`` question ``item``."""
     question, truth, false_pool = item
     options, answer = make_options(rng, truth, false_pool, keep_order=category == "object_localization")
     hint = pick(rng, list(MMBENCH_HINTS)) if rng.random() < 0.3 else None

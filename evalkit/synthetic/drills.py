@@ -15,6 +15,10 @@ supervision per rendered image for the skills that are slowest to learn:
 - ``choice_hint_drill``: the same questions with the hint stating the true option's text, so
   the option-to-letter step is learned with the answer in the prompt.
 - ``box_drill``: grounding questions about up to three different objects of one image.
+- ``letter_drill``: "What letter is written on the <class>?" about up to three labelled objects of
+  one image, each as an MMBench OCR question (a random circular copy) or a VQA question by a fair
+  coin; scenes without a uniquely named labelled object are redrawn. The letters are a few pixels
+  tall, so reading them is learned slowly and is rare in the eval tasks' own mix.
 
 Each drill yields ``(eval task, row)`` pairs; prompts and target replies come from the eval
 tasks themselves (:mod:`evalkit.synthetic.training`).
@@ -27,9 +31,9 @@ from typing import Any
 
 import numpy as np
 
-from evalkit.synthetic.choice import MMBENCH_CATEGORIES, mmbench_question
-from evalkit.synthetic.language import with_article
-from evalkit.synthetic.openended import refcoco_row, referable_objects
+from evalkit.synthetic.choice import MMBENCH_CATEGORIES, letter_item, mmbench_from_item, mmbench_question
+from evalkit.synthetic.language import unique_indices, with_article
+from evalkit.synthetic.openended import refcoco_row, referable_objects, ten_answers
 from evalkit.synthetic.scene import RenderedScene
 from evalkit.synthetic.streams import pick, shuffled
 from evalkit.synthetic.yesno import ALL_CLASSES, MME_BUILDERS
@@ -39,6 +43,7 @@ DRILL_TURNS = {  # questions per image (MMBench prompts are ~2.5x longer than th
     "choice_drill": 3,
     "choice_hint_drill": 3,
     "box_drill": 3,
+    "letter_drill": 3,
 }
 Drilled = list[tuple[str, dict[str, Any]]]  # (eval task, row in that task's schema)
 
@@ -125,9 +130,31 @@ def box_drill(scene: RenderedScene, rng: np.random.Generator) -> Drilled | None:
     ] or None
 
 
+def letter_drill(scene: RenderedScene, rng: np.random.Generator) -> Drilled | None:
+    """Letter-reading questions (MMBench OCR or VQA wording, by a fair coin) about up to three
+    uniquely named labelled objects; None when the scene has none."""
+    objs = scene.scene.objects
+    labelled = [i for i in unique_indices(scene, lambda o: o.name) if objs[i].label]
+    out: Drilled = []
+    for i in shuffled(rng, labelled)[: DRILL_TURNS["letter_drill"]]:
+        item = letter_item(scene, rng, i)
+        assert item is not None
+        if rng.random() < 0.5:
+            out.append(("shapes_mmbench", pick(rng, mmbench_from_item(scene, rng, "ocr", 0, item))))
+            continue
+        question, truth, false_pool = item
+        answer = truth.lower()  # VQA's normalisation lower-cases the reply
+        row = {"question_id": 0, "image_id": 0, "question": question, "question_type": "what",
+               "answers": ten_answers(rng, answer, [answer, truth, f"{answer}."], false_pool[0].lower()),
+               "multiple_choice_answer": answer, "answer_type": "other", "image": scene.image}  # fmt: skip
+        out.append(("shapes_vqa", row))
+    return out or None
+
+
 DRILLS: dict[str, Callable[[RenderedScene, np.random.Generator], Drilled | None]] = {
     "yesno_drill": yesno_drill,
     "choice_drill": choice_drill,
     "choice_hint_drill": choice_hint_drill,
     "box_drill": box_drill,
+    "letter_drill": letter_drill,
 }

@@ -32,6 +32,7 @@ from evalkit.synthetic.streams import draw_scenes, pick, scene_rng, shuffled
 from evalkit.synthetic.suite import scene_row_groups
 
 STAGES = ("vision", "align", "sft")
+CHOICE_REPLIES = ("letter", "text")  # how MMBench-format questions are answered in training
 NUM_SHAPE_IDS = len(SHAPES) + 1  # 0 = background, k = SHAPES[k - 1]
 NUM_COLOR_IDS = len(COLOR_NAMES) + 1  # 0 = background, k = COLOR_NAMES[k - 1]
 NUM_SIZE_IDS = len(SIZE_NAMES) + 1  # 0 = background, k = SIZE_NAMES[k - 1]
@@ -87,8 +88,26 @@ def grounding_answer(bbox: list[float], width: int, height: int) -> str:
     return f"<box>({x1},{y1}),({x2},{y2})</box>"
 
 
-def target_text(task: str, row: Mapping[str, Any], rng: np.random.Generator) -> str:
-    """The reply a perfect model gives to ``row`` of ``task`` (what that task's scorer accepts)."""
+def option_text_reply(row: Mapping[str, Any]) -> str:
+    """The true option's text as an MMBench reply, when VLMEvalKit's official matcher reads it
+    back as the true letter (``can_infer_text``: "red" -> the option "red"); otherwise the letter
+    itself (an option whose text is a lone capital such as "C" would be read as letter C)."""
+    from evalkit.parsing.choice import VLMEVALKIT_CURRENT, vlmevalkit_can_infer
+    from evalkit.scoring.mmbench import build_choices
+
+    letter = str(row["answer"])
+    text = str(row[letter])
+    return text if vlmevalkit_can_infer(text, build_choices(row), VLMEVALKIT_CURRENT) == letter else letter
+
+
+def target_text(
+    task: str, row: Mapping[str, Any], rng: np.random.Generator, choice_reply: str = "letter"
+) -> str:
+    """The reply a perfect model gives to ``row`` of ``task`` (what that task's scorer accepts);
+    ``choice_reply="text"`` answers MMBench questions with the true option's text instead of its
+    letter (:func:`option_text_reply`)."""
+    if task == "shapes_mmbench" and choice_reply == "text":
+        return option_text_reply(row)
     if task == "shapes_vqa":
         return str(row["multiple_choice_answer"])
     if task == "shapes_refcoco":
@@ -112,18 +131,25 @@ def _prompted(task: str, row: dict[str, Any]) -> tuple[str, Image.Image]:
 
 
 def sft_example(
-    task: str, rows: list[dict[str, Any]], rng: np.random.Generator, max_turns: int = MAX_TURNS
+    task: str,
+    rows: list[dict[str, Any]],
+    rng: np.random.Generator,
+    max_turns: int = MAX_TURNS,
+    choice_reply: str = "letter",
 ) -> TrainingExample:
     """Up to ``max_turns`` turns about one scene: one random circular copy for MMBench, and
     for RefCOCO one turn per expression (the eval prompt grounds ``answer[0]`` only)."""
     if task == "shapes_refcoco":
         rows = [{**row, "answer": [expression]} for row in rows for expression in row["answer"]]
     chosen = [pick(rng, rows)] if task == "shapes_mmbench" else shuffled(rng, rows)[:max_turns]
-    return conversation_example(task, [(task, row) for row in chosen], rng)
+    return conversation_example(task, [(task, row) for row in chosen], rng, choice_reply)
 
 
 def conversation_example(
-    task: str, drilled: list[tuple[str, dict[str, Any]]], rng: np.random.Generator
+    task: str,
+    drilled: list[tuple[str, dict[str, Any]]],
+    rng: np.random.Generator,
+    choice_reply: str = "letter",
 ) -> TrainingExample:
     """``(eval task, row)`` pairs about one scene as one conversation (a drill's questions, or
     one task's rows), each prompted by its eval task and answered with its scorer's target."""
@@ -131,7 +157,7 @@ def conversation_example(
     image = None
     for eval_task, row in drilled:
         prompt, image = _prompted(eval_task, row)
-        turns.append((prompt, target_text(eval_task, row, rng)))
+        turns.append((prompt, target_text(eval_task, row, rng, choice_reply)))
     assert image is not None
     return TrainingExample(image=image, turns=tuple(turns), task=task)
 
@@ -163,7 +189,7 @@ def _align_examples(seed: int, image_size: int) -> Iterator[TrainingExample]:
 
 
 def _sft_examples(
-    seed: int, image_size: int, tasks: tuple[str, ...], max_turns: int
+    seed: int, image_size: int, tasks: tuple[str, ...], max_turns: int, choice_reply: str
 ) -> Iterator[TrainingExample]:
     """Round-robin over ``tasks``; a task named ``r`` times is weighted ``r``-fold, its k-th
     mention at block position ``j`` taking scene ``j * r + k`` of the task's stream (so every
@@ -180,9 +206,9 @@ def _sft_examples(
                 local = j * repeats[task] + k
                 rng = scene_rng(f"sft_pick_{task}", seed, "train", block * SFT_BLOCK * repeats[task] + local)
                 if task in DRILLS:
-                    yield conversation_example(task, groups[task][local], rng)
+                    yield conversation_example(task, groups[task][local], rng, choice_reply)
                 else:
-                    yield sft_example(task, groups[task][local], rng, max_turns)
+                    yield sft_example(task, groups[task][local], rng, max_turns, choice_reply)
 
 
 def sft_task_mix(tasks: Sequence[str] | None) -> tuple[str, ...]:
@@ -205,18 +231,22 @@ def iter_training_examples(
     image_size: int,
     tasks: Sequence[str] | None = None,
     max_turns: int = MAX_TURNS,
+    choice_reply: str = "letter",
 ) -> Iterator[TrainingExample]:
     """Infinite deterministic examples of ``stage`` (``vision``, ``align`` or ``sft``). For
-    ``sft``, ``tasks`` picks the task mix (a curriculum can start with captions alone) and
-    ``max_turns`` the questions asked about one image."""
+    ``sft``, ``tasks`` picks the task mix (a curriculum can start with captions alone),
+    ``max_turns`` the questions asked about one image and ``choice_reply`` whether MMBench
+    questions are answered with the letter or the option's text."""
     if max_turns < 1:
         raise ValueError(f"max_turns must be >= 1, got {max_turns}")
+    if choice_reply not in CHOICE_REPLIES:
+        raise ValueError(f"choice_reply must be one of {', '.join(CHOICE_REPLIES)}, got {choice_reply!r}")
     if stage == "vision":
         return _vision_examples(seed, image_size)
     if stage == "align":
         return _align_examples(seed, image_size)
     if stage == "sft":
-        return _sft_examples(seed, image_size, sft_task_mix(tasks), max_turns)
+        return _sft_examples(seed, image_size, sft_task_mix(tasks), max_turns, choice_reply)
     raise ValueError(f"unknown training stage {stage!r}; use one of {', '.join(STAGES)}")
 
 

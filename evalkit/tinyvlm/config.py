@@ -30,6 +30,9 @@ class VLMConfig:
     vit_qkv_bias: bool = True
     # projector: pixel shuffle by ``1 / shuffle`` per side (0.5 -> shuffle=2), then an MLP
     shuffle: int = 2
+    # a learned row + column embedding added to each visual token after the MLP (off in the
+    # InternVL layout; Qwen-VL's adapter adds 2-D positions so compression keeps location)
+    visual_position: bool = False
     # language model (Llama-style)
     lm_hidden: int = 192
     lm_layers: int = 4

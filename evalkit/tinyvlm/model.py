@@ -7,6 +7,8 @@ A checkpoint directory holds ``config.json``, ``model.safetensors`` and the toke
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -150,14 +152,27 @@ class VisionPangu(nn.Module):
 
     @staticmethod
     def from_pretrained(
-        directory: Path | str, *, device: str | torch.device = "cpu", dtype: torch.dtype = torch.float32
+        directory: Path | str,
+        *,
+        device: str | torch.device = "cpu",
+        dtype: torch.dtype = torch.float32,
+        overrides: Mapping[str, Any] | None = None,
     ) -> VisionPangu:
-        """Load a checkpoint directory written by :meth:`save_pretrained` (strict: all keys must match)."""
+        """Load a checkpoint directory written by :meth:`save_pretrained` (strict: all keys must
+        match). ``overrides`` change config fields first (training ``--init DIR --set F=V``):
+        parameters the changed config adds keep their fresh initialisation, every stored tensor
+        must still fit."""
         directory = Path(directory)
         if not (directory / WEIGHTS_FILE).is_file():
             raise FileNotFoundError(f"no {WEIGHTS_FILE} in {directory}; train one with `evalkit train`")
-        model = VisionPangu(VLMConfig.load(directory))
-        load_model(model, str(directory / WEIGHTS_FILE), strict=True, device=str(device))
+        stored = VLMConfig.load(directory)
+        model = VisionPangu(dataclasses.replace(stored, **overrides) if overrides else stored)
+        missing, unexpected = load_model(
+            model, str(directory / WEIGHTS_FILE), strict=not overrides, device=str(device)
+        )
+        if unexpected:
+            raise ValueError(f"{directory}: weights {sorted(unexpected)[:3]} have no place once {dict(overrides or {})} "
+                             "is applied; drop that --set")  # fmt: skip
         return model.to(device=device, dtype=dtype).eval()
 
 

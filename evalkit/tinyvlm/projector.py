@@ -1,7 +1,10 @@
 """Projector: pixel-shuffle downsampling (0.5 per side) then LayerNorm -> Linear -> GELU -> Linear.
 
 Reproduces InternVL's ``pixel_shuffle`` + ``mlp1``: each 2x2 block of neighbouring patch features
-is concatenated into one token, so the LM sees 4x fewer visual tokens.
+is concatenated into one token, so the LM sees 4x fewer visual tokens. With
+``visual_position`` each output token also gets a learned embedding of its row plus one of its
+column: a ViT whose pre-training never needed location (the tiny preset's per-patch labels) can
+lose its position embeddings' signal, and grounding has to read location off the tokens.
 """
 
 from __future__ import annotations
@@ -34,7 +37,15 @@ class Projector(nn.Module):
         self.fc1 = nn.Linear(width, cfg.lm_hidden)
         self.act = nn.GELU()
         self.fc2 = nn.Linear(cfg.lm_hidden, cfg.lm_hidden)
+        self.side = cfg.grid // cfg.shuffle
+        if cfg.visual_position:
+            self.row_embed = nn.Parameter(torch.randn(self.side, cfg.lm_hidden) * 0.02)
+            self.col_embed = nn.Parameter(torch.randn(self.side, cfg.lm_hidden) * 0.02)
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
         x = pixel_shuffle(features, self.factor)
-        return self.fc2(self.act(self.fc1(self.norm(x))))
+        out = self.fc2(self.act(self.fc1(self.norm(x))))
+        if hasattr(self, "row_embed"):
+            grid = self.row_embed[:, None, :] + self.col_embed[None, :, :]  # (rows, cols, D), row-major
+            out = out + grid.reshape(self.side * self.side, -1).to(out.dtype)
+        return out

@@ -23,6 +23,7 @@ from typing import Any
 import torch
 
 from evalkit.synthetic.drills import DRILLS
+from evalkit.synthetic.training import CHOICE_REPLIES
 from evalkit.tinyvlm import curves
 from evalkit.tinyvlm.config import VLMConfig, preset
 from evalkit.tinyvlm.data import Batch
@@ -51,7 +52,8 @@ DEFAULT_LR = {"vision": 1e-3, "align": 1e-3, "sft": 5e-4}
 @dataclass(frozen=True)
 class TrainConfig:
     """One training run. ``init`` is a checkpoint dir to start from (the previous stage); without
-    it the tokenizer is trained and the model built from ``preset`` (+ ``model_overrides``)."""
+    it the tokenizer is trained and the model built from ``preset``. ``model_overrides`` change
+    config fields of either (with ``init``: e.g. adding ``visual_position`` to a trained model)."""
 
     stage: str
     out: Path
@@ -68,6 +70,7 @@ class TrainConfig:
     vision_lr_scale: float = 1.0  # the vision encoder's learning rate relative to the rest (sft)
     tasks: tuple[str, ...] | None = None  # sft task mix; None = every synthetic task
     max_turns: int | None = None  # sft questions per image; None = the generator's default (3)
+    choice_reply: str | None = None  # sft: MMBench replies "letter" (default) or the option's "text"
     seed: int = 0
     save_every: int = 200
     log_every: int = 10
@@ -83,8 +86,9 @@ class TrainConfig:
             raise ValueError(f"unknown stage {self.stage!r}; choose one of {STAGES}")
         if self.steps < 1 or self.grad_accum < 1 or self.batch_size < 1:
             raise ValueError("steps, grad_accum and batch_size must be >= 1")
-        if self.stage != "sft" and (self.tasks is not None or self.max_turns is not None):
-            raise ValueError("--tasks and --max-turns choose the sft data mix; use them with --stage sft")
+        if self.stage != "sft" and (self.tasks, self.max_turns, self.choice_reply) != (None, None, None):
+            raise ValueError("--tasks, --max-turns and --choice-reply choose the sft data mix; "
+                             "use them with --stage sft")  # fmt: skip
 
     def data_mix(self) -> dict[str, Any]:
         """Keyword arguments for the sft example stream (empty: the generator's defaults)."""
@@ -93,6 +97,8 @@ class TrainConfig:
             mix["tasks"] = self.tasks
         if self.max_turns is not None:
             mix["max_turns"] = self.max_turns
+        if self.choice_reply is not None:
+            mix["choice_reply"] = self.choice_reply
         return mix
 
     @property
@@ -151,7 +157,7 @@ def initial_model(cfg: TrainConfig) -> tuple[VisionPangu, VLMTokenizer | None]:
     """
     source = cfg.out if cfg.resume and (cfg.out / STATE_FILE).exists() else cfg.init
     if source is not None:
-        model = VisionPangu.from_pretrained(source)
+        model = VisionPangu.from_pretrained(source, overrides=cfg.model_overrides)
         has_tokenizer = (Path(source) / TOKENIZER_FILE).is_file()
         tokenizer = VLMTokenizer.from_pretrained(source) if has_tokenizer else None
     else:
@@ -297,10 +303,14 @@ def parse_args(argv: Sequence[str]) -> TrainConfig:
                    help="sft only: comma-separated synthetic tasks to train on (default: all seven), "
                         f"and training drills ({', '.join(DRILLS)}: several independent "
                         "questions per image); name a task twice to weight it twice")  # fmt: skip
+    p.add_argument("--choice-reply", choices=CHOICE_REPLIES, default=None,
+                   help="sft only: answer MMBench questions with the option's letter (default) or its "
+                        "text, which VLMEvalKit's official matcher maps back to the letter")  # fmt: skip
     p.add_argument("--device", default="auto")
     p.add_argument("--resume", action="store_true")
     p.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
-                   help="override a model config field of the preset, e.g. --set lm_layers=2")  # fmt: skip
+                   help="override a model config field of the preset or of the --init checkpoint, e.g. "
+                        "--set lm_layers=2, or --set visual_position=true to add position embeddings")  # fmt: skip
     args = vars(p.parse_args(list(argv)))
     overrides = parse_overrides(args.pop("set"))
     given = {k: v for k, v in args.items() if v is not None}

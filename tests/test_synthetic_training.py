@@ -11,6 +11,7 @@ import pytest
 from evalkit.synthetic import generate_rows
 from evalkit.synthetic.scene import (
     COLOR_NAMES,
+    LABEL_LETTERS,
     SHAPES,
     SIZE_NAMES,
     SceneConfig,
@@ -19,6 +20,7 @@ from evalkit.synthetic.scene import (
 )
 from evalkit.synthetic.training import (
     NUM_COLOR_IDS,
+    NUM_LETTER_IDS,
     NUM_SHAPE_IDS,
     NUM_SIZE_IDS,
     SFT_TASKS,
@@ -36,18 +38,20 @@ def take(stage: str, k: int, seed: int = 0, image_size: int = 64) -> list[Any]:
 
 
 def test_vocabulary_sizes_count_background_as_id_zero() -> None:
-    assert (NUM_SHAPE_IDS, NUM_COLOR_IDS, NUM_SIZE_IDS) == (
+    assert (NUM_SHAPE_IDS, NUM_COLOR_IDS, NUM_SIZE_IDS, NUM_LETTER_IDS) == (
         len(SHAPES) + 1,
         len(COLOR_NAMES) + 1,
         len(SIZE_NAMES) + 1,
+        len(LABEL_LETTERS) + 1,
     )
 
 
 @pytest.mark.parametrize("seed", range(6))
 def test_dense_labels_agree_with_the_object_map_and_scene(seed: int) -> None:
-    config = SceneConfig(max_overlap=0.25, max_objects=7)
+    config = SceneConfig(max_overlap=0.25, max_objects=7, label_prob=0.6)
     rendered = render_scene(sample_scene(np.random.default_rng(seed), config), 64)
     dense = dense_labels(rendered)
+    assert (dense.letter[rendered.object_map == -1] == 0).all()
     background = rendered.object_map == -1
     for labels in (dense.shape, dense.color, dense.size):
         assert (
@@ -58,6 +62,7 @@ def test_dense_labels_agree_with_the_object_map_and_scene(seed: int) -> None:
         assert (dense.shape[mine] == SHAPES.index(obj.shape) + 1).all()
         assert (dense.color[mine] == COLOR_NAMES.index(obj.color) + 1).all()
         assert (dense.size[mine] == SIZE_NAMES.index(obj.size) + 1).all()
+        assert (dense.letter[mine] == (LABEL_LETTERS.index(obj.label) + 1 if obj.label else 0)).all()
     assert np.array_equal(dense.instance, rendered.object_map)
 
 

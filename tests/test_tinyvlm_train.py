@@ -125,6 +125,23 @@ def test_resume_continues_from_the_last_checkpoint(fake_data: None, tmp_path: Pa
     assert state["step"] == 6
 
 
+def test_vision_stage_adds_the_dense_heads_an_older_checkpoint_lacks(
+    fake_data: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(train_module, "dense_head_spec", lambda: (("shape", 3), ("color", 3)))
+    train(micro_config("vision", tmp_path / "old", steps=1))
+    old = VisionPangu.from_pretrained(tmp_path / "old")
+    monkeypatch.setattr(train_module, "dense_head_spec", lambda: (("shape", 3), ("color", 3), ("size", 2)))
+    train(micro_config("vision", tmp_path / "new", init=tmp_path / "old", steps=1, lr=0.0))
+    new = VisionPangu.from_pretrained(tmp_path / "new")
+    assert new.config.dense_heads == (("shape", 3), ("color", 3), ("size", 2))
+    assert set(new.dense.heads) == {"shape", "color", "size"}
+    assert torch.equal(new.dense.heads["shape"].weight, old.dense.heads["shape"].weight)  # kept, not re-drawn
+    # the other stages keep the checkpoint's heads as they are
+    train(micro_config("align", tmp_path / "align", init=tmp_path / "old", steps=1))
+    assert VisionPangu.from_pretrained(tmp_path / "align").config.dense_heads == (("shape", 3), ("color", 3))
+
+
 def test_cli_arguments_map_onto_the_train_config(tmp_path: Path) -> None:
     cfg = parse_args(["--stage", "sft", "--out", str(tmp_path), "--init", "ckpt", "--steps", "7", "--resume",
                       "--batch-size", "16", "--lr", "0.001"])  # fmt: skip

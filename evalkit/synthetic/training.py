@@ -27,7 +27,7 @@ import numpy as np
 from PIL import Image
 
 from evalkit.synthetic.drills import DRILLS
-from evalkit.synthetic.scene import COLOR_NAMES, SHAPES, SIZE_NAMES, RenderedScene, SceneConfig
+from evalkit.synthetic.scene import COLOR_NAMES, LABEL_LETTERS, SHAPES, SIZE_NAMES, RenderedScene, SceneConfig
 from evalkit.synthetic.streams import draw_scenes, pick, scene_rng, shuffled
 from evalkit.synthetic.suite import scene_row_groups
 
@@ -36,6 +36,7 @@ CHOICE_REPLIES = ("letter", "text")  # how MMBench-format questions are answered
 NUM_SHAPE_IDS = len(SHAPES) + 1  # 0 = background, k = SHAPES[k - 1]
 NUM_COLOR_IDS = len(COLOR_NAMES) + 1  # 0 = background, k = COLOR_NAMES[k - 1]
 NUM_SIZE_IDS = len(SIZE_NAMES) + 1  # 0 = background, k = SIZE_NAMES[k - 1]
+NUM_LETTER_IDS = len(LABEL_LETTERS) + 1  # 0 = no letter, k = LABEL_LETTERS[k - 1]
 VISION_CONFIG = SceneConfig(min_objects=0, max_objects=7, max_overlap=0.25, label_prob=0.3)
 SFT_TASKS = ("shapes_mme", "shapes_pope", "shapes_vqa", "shapes_mmbench", "shapes_mmmu", "shapes_refcoco",
              "shapes_caption")  # fmt: skip
@@ -46,11 +47,14 @@ MAX_TURNS = 3
 @dataclass(frozen=True, eq=False)
 class DenseLabels:
     """Per-pixel targets, each (H, W) int64: 0 is background, k the k-th vocabulary entry;
-    ``instance`` is the object index (-1 background)."""
+    ``letter`` covers the whole visible object that carries a letter (0 on the rest), so a
+    patch anywhere on the shape is asked which letter the shape bears; ``instance`` is the
+    object index (-1 background)."""
 
     shape: np.ndarray
     color: np.ndarray
     size: np.ndarray
+    letter: np.ndarray
     instance: np.ndarray
 
 
@@ -76,6 +80,7 @@ def dense_labels(scene: RenderedScene) -> DenseLabels:
         shape=lookup([SHAPES.index(o.shape) + 1 for o in objs]),
         color=lookup([COLOR_NAMES.index(o.color) + 1 for o in objs]),
         size=lookup([SIZE_NAMES.index(o.size) + 1 for o in objs]),
+        letter=lookup([LABEL_LETTERS.index(o.label) + 1 if o.label else 0 for o in objs]),
         instance=instance,
     )
 

@@ -34,9 +34,10 @@ def dense_maps(dense: Any) -> dict[str, np.ndarray]:
 
 def dense_head_spec() -> tuple[tuple[str, int], ...]:
     """(name, number of classes) of each dense label the synthetic generator provides."""
-    from evalkit.synthetic.training import NUM_COLOR_IDS, NUM_SHAPE_IDS, NUM_SIZE_IDS
+    from evalkit.synthetic.training import NUM_COLOR_IDS, NUM_LETTER_IDS, NUM_SHAPE_IDS, NUM_SIZE_IDS
 
-    return (("shape", NUM_SHAPE_IDS), ("color", NUM_COLOR_IDS), ("size", NUM_SIZE_IDS))
+    return (("shape", NUM_SHAPE_IDS), ("color", NUM_COLOR_IDS), ("size", NUM_SIZE_IDS),
+            ("letter", NUM_LETTER_IDS))  # fmt: skip
 
 
 def tokenizer_corpus(n: int, seed: int) -> list[str]:

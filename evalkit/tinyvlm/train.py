@@ -157,7 +157,8 @@ def initial_model(cfg: TrainConfig) -> tuple[VisionPangu, VLMTokenizer | None]:
     """
     source = cfg.out if cfg.resume and (cfg.out / STATE_FILE).exists() else cfg.init
     if source is not None:
-        model = VisionPangu.from_pretrained(source, overrides=cfg.model_overrides)
+        torch.manual_seed(cfg.seed)  # parameters the overrides add start from a seeded init
+        model = VisionPangu.from_pretrained(source, overrides=vision_head_overrides(cfg, source))
         has_tokenizer = (Path(source) / TOKENIZER_FILE).is_file()
         tokenizer = VLMTokenizer.from_pretrained(source) if has_tokenizer else None
     else:
@@ -174,6 +175,20 @@ def initial_model(cfg: TrainConfig) -> tuple[VisionPangu, VLMTokenizer | None]:
     if tokenizer is not None:
         check_compatible(model.config, tokenizer)
     return model, tokenizer
+
+
+def vision_head_overrides(cfg: TrainConfig, source: Path) -> dict[str, Any]:
+    """``cfg.model_overrides``, plus, for the ``vision`` stage, the dense heads the generator
+    provides that the ``source`` checkpoint lacks (e.g. ``letter`` on an older checkpoint): they
+    are added freshly initialised beside the trained ones."""
+    if cfg.stage != "vision" or "dense_heads" in cfg.model_overrides:
+        return dict(cfg.model_overrides)
+    stored = VLMConfig.load(source).dense_heads
+    missing = [head for head in dense_head_spec() if head[0] not in dict(stored)]
+    overrides = dict(cfg.model_overrides)
+    if missing:
+        overrides["dense_heads"] = (*stored, *missing)
+    return overrides
 
 
 def check_compatible(config: VLMConfig, tokenizer: VLMTokenizer) -> None:

@@ -181,13 +181,12 @@ def vision_head_overrides(cfg: TrainConfig, source: Path) -> dict[str, Any]:
     """``cfg.model_overrides``, plus, for the ``vision`` stage, the dense heads the generator
     provides that the ``source`` checkpoint lacks (e.g. ``letter`` on an older checkpoint): they
     are added freshly initialised beside the trained ones."""
-    if cfg.stage != "vision" or "dense_heads" in cfg.model_overrides:
-        return dict(cfg.model_overrides)
-    stored = VLMConfig.load(source).dense_heads
-    missing = [head for head in dense_head_spec() if head[0] not in dict(stored)]
     overrides = dict(cfg.model_overrides)
-    if missing:
-        overrides["dense_heads"] = (*stored, *missing)
+    if cfg.stage == "vision" and "dense_heads" not in overrides:
+        stored = VLMConfig.load(source).dense_heads
+        missing = [head for head in dense_head_spec() if head[0] not in dict(stored)]
+        if missing:
+            overrides["dense_heads"] = (*stored, *missing)
     return overrides
 
 

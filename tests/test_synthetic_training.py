@@ -73,6 +73,18 @@ def test_vision_stage_gives_dense_labels_and_no_text() -> None:
         assert int(example.dense.shape.max()) < NUM_SHAPE_IDS
 
 
+def test_vision_label_prob_sets_how_often_eligible_shapes_bear_a_letter() -> None:
+    def letters(**kw: Any) -> int:
+        stream = iter_training_examples("vision", seed=3, image_size=64, **kw)
+        return sum(int((ex.dense.letter > 0).any()) for ex in itertools.islice(stream, 60))
+
+    assert letters(label_prob=0.0) == 0
+    default, every = letters(), letters(label_prob=1.0)
+    assert 0 < default < every
+    with pytest.raises(ValueError, match="label_prob"):
+        iter_training_examples("vision", seed=0, image_size=64, label_prob=1.5)
+
+
 def test_align_stage_pairs_the_caption_prompt_with_a_reference() -> None:
     for example in take("align", 3):
         ((prompt, reply),) = example.turns

@@ -170,6 +170,10 @@ def test_cli_data_mix_flags_are_parsed_and_only_for_sft(tmp_path: Path) -> None:
         parse_args(["--stage", "align", "--out", str(tmp_path), "--choice-reply", "text"])
     with pytest.raises(SystemExit):
         parse_args(["--stage", "sft", "--out", str(tmp_path), "--choice-reply", "word"])
+    vision = parse_args(["--stage", "vision", "--out", str(tmp_path), "--label-prob", "0.9"])
+    assert vision.label_prob == 0.9 and vision.data_mix() == {"label_prob": 0.9}
+    with pytest.raises(ValueError, match="use it with --stage vision"):
+        parse_args(["--stage", "sft", "--out", str(tmp_path), "--label-prob", "0.9"])
 
 
 def test_cli_model_overrides_are_parsed_as_json_values(tmp_path: Path) -> None:

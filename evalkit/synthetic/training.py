@@ -20,7 +20,7 @@ from __future__ import annotations
 import itertools
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -176,10 +176,11 @@ def _scene_groups(task: str, indices: range, seed: int, image_size: int) -> list
     return scene_row_groups(task, indices, seed=seed, split="train", image_size=image_size)
 
 
-def _vision_examples(seed: int, image_size: int) -> Iterator[TrainingExample]:
+def _vision_examples(seed: int, image_size: int, label_prob: float | None) -> Iterator[TrainingExample]:
+    config = VISION_CONFIG if label_prob is None else replace(VISION_CONFIG, label_prob=label_prob)
     for i in itertools.count():
         (scene,) = draw_scenes("train_vision", [i], seed=seed, split="train", image_size=image_size,
-                               build=lambda s, r, k: s, config=VISION_CONFIG)  # fmt: skip
+                               build=lambda s, r, k: s, config=config)  # fmt: skip
         yield TrainingExample(image=scene.image, turns=(), dense=dense_labels(scene), task="vision")
 
 
@@ -237,17 +238,21 @@ def iter_training_examples(
     tasks: Sequence[str] | None = None,
     max_turns: int = MAX_TURNS,
     choice_reply: str = "letter",
+    label_prob: float | None = None,
 ) -> Iterator[TrainingExample]:
     """Infinite deterministic examples of ``stage`` (``vision``, ``align`` or ``sft``). For
     ``sft``, ``tasks`` picks the task mix (a curriculum can start with captions alone),
     ``max_turns`` the questions asked about one image and ``choice_reply`` whether MMBench
-    questions are answered with the letter or the option's text."""
+    questions are answered with the letter or the option's text. For ``vision``, ``label_prob``
+    is the chance that a shape able to bear a letter does (None: :data:`VISION_CONFIG`'s)."""
     if max_turns < 1:
         raise ValueError(f"max_turns must be >= 1, got {max_turns}")
     if choice_reply not in CHOICE_REPLIES:
         raise ValueError(f"choice_reply must be one of {', '.join(CHOICE_REPLIES)}, got {choice_reply!r}")
+    if label_prob is not None and not 0.0 <= label_prob <= 1.0:
+        raise ValueError(f"label_prob must be in [0, 1], got {label_prob}")
     if stage == "vision":
-        return _vision_examples(seed, image_size)
+        return _vision_examples(seed, image_size, label_prob)
     if stage == "align":
         return _align_examples(seed, image_size)
     if stage == "sft":

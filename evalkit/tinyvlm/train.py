@@ -71,6 +71,7 @@ class TrainConfig:
     tasks: tuple[str, ...] | None = None  # sft task mix; None = every synthetic task
     max_turns: int | None = None  # sft questions per image; None = the generator's default (3)
     choice_reply: str | None = None  # sft: MMBench replies "letter" (default) or the option's "text"
+    label_prob: float | None = None  # vision: chance a letter-bearing shape has one; None = 0.3
     seed: int = 0
     save_every: int = 200
     log_every: int = 10
@@ -89,9 +90,11 @@ class TrainConfig:
         if self.stage != "sft" and (self.tasks, self.max_turns, self.choice_reply) != (None, None, None):
             raise ValueError("--tasks, --max-turns and --choice-reply choose the sft data mix; "
                              "use them with --stage sft")  # fmt: skip
+        if self.stage != "vision" and self.label_prob is not None:
+            raise ValueError("--label-prob sets the vision stage's scenes; use it with --stage vision")
 
     def data_mix(self) -> dict[str, Any]:
-        """Keyword arguments for the sft example stream (empty: the generator's defaults)."""
+        """Keyword arguments for the stage's example stream (empty: the generator's defaults)."""
         mix: dict[str, Any] = {}
         if self.tasks is not None:
             mix["tasks"] = self.tasks
@@ -99,6 +102,8 @@ class TrainConfig:
             mix["max_turns"] = self.max_turns
         if self.choice_reply is not None:
             mix["choice_reply"] = self.choice_reply
+        if self.label_prob is not None:
+            mix["label_prob"] = self.label_prob
         return mix
 
     @property
@@ -311,7 +316,7 @@ def parse_args(argv: Sequence[str]) -> TrainConfig:
     for name, kind in (("steps", int), ("batch-size", int), ("grad-accum", int), ("lr", float),
                        ("warmup-steps", int), ("seed", int), ("save-every", int), ("log-every", int),
                        ("max-len", int), ("tokenizer-texts", int), ("num-threads", int),
-                       ("vision-lr-scale", float), ("max-turns", int)):  # fmt: skip
+                       ("vision-lr-scale", float), ("max-turns", int), ("label-prob", float)):  # fmt: skip
         p.add_argument(f"--{name}", type=kind, default=None)
     p.add_argument("--tasks", type=lambda v: tuple(t.strip() for t in v.split(",") if t.strip()), default=None,
                    help="sft only: comma-separated synthetic tasks to train on (default: all seven), "

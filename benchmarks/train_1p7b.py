@@ -1,7 +1,8 @@
 """GPU benchmark of the ``1.7b`` VisionPangu preset: bf16 training step (tokens/s, MFU) and
 batched KV-cache greedy generation throughput. Needs a CUDA device; prints one JSON object.
 
-    python benchmarks/train_1p7b.py --batch-size 8 --text-len 256 --steps 10 [--compile]
+    python benchmarks/train_1p7b.py --batch-size 16 --text-len 256 --steps 8 [--compile]
+    python benchmarks/train_1p7b.py --preset tiny --device cpu --steps 2   # a smoke run, no MFU
 
 MFU = achieved model FLOPs / peak dense bf16 FLOPs, with model FLOPs per step counted as
 6 x (parameters touched per token) x tokens, plus attention's 12 x layers x width x context per
@@ -57,14 +58,20 @@ def synthetic_batch(cfg: VLMConfig, batch_size: int, text_len: int, device: str)
     return Batch(ids, torch.ones_like(ids), labels, pixels)
 
 
+def synchronize(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+
+
 def bench_training(model: VisionPangu, args: argparse.Namespace) -> dict[str, Any]:
-    """Mean time of ``steps`` AdamW steps after ``warmup`` untimed ones."""
-    batch = synthetic_batch(model.config, args.batch_size, args.text_len, "cuda")
-    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-5, fused=True)
+    """Mean time of ``steps`` AdamW steps after ``warmup`` untimed ones (bf16 autocast)."""
+    device = next(model.parameters()).device
+    batch = synthetic_batch(model.config, args.batch_size, args.text_len, str(device))
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-5, fused=device.type == "cuda")
     forward = torch.compile(model) if args.compile else model
 
     def one_step() -> None:
-        with torch.autocast("cuda", dtype=torch.bfloat16):
+        with torch.autocast(device.type, dtype=torch.bfloat16):
             loss = forward(batch.input_ids, batch.attention_mask, batch.pixel_values, batch.labels).loss
         loss.backward()
         optimizer.step()
@@ -72,36 +79,39 @@ def bench_training(model: VisionPangu, args: argparse.Namespace) -> dict[str, An
 
     for _ in range(args.warmup):
         one_step()
-    torch.cuda.synchronize()
+    synchronize(device)
     t0 = time.perf_counter()
     for _ in range(args.steps):
         one_step()
-    torch.cuda.synchronize()
+    synchronize(device)
     seconds = (time.perf_counter() - t0) / args.steps
     tokens = args.batch_size * (model.config.num_visual_tokens + args.text_len)
     achieved = step_flops(model, args.batch_size, args.text_len) / seconds / 1e12
-    peak = peak_tflops(torch.cuda.get_device_name())
-    return {"step_s": seconds, "tokens_per_s": tokens / seconds, "tflops": achieved, "mfu": achieved / peak,
-            "max_memory_gib": torch.cuda.max_memory_allocated() / 2**30}  # fmt: skip
+    result = {"step_s": seconds, "tokens_per_s": tokens / seconds, "tflops": achieved}
+    if device.type == "cuda":
+        result["mfu"] = achieved / peak_tflops(torch.cuda.get_device_name())
+        result["max_memory_gib"] = torch.cuda.max_memory_allocated() / 2**30
+    return result
 
 
 @torch.no_grad()
 def bench_generation(model: VisionPangu, args: argparse.Namespace) -> dict[str, Any]:
     """Greedy decoding of up to ``gen_tokens`` new tokens for a batch of prompts (tokens counted)."""
     model.eval()
-    batch = synthetic_batch(model.config, args.gen_batch, 32, "cuda")
-    with torch.autocast("cuda", dtype=torch.bfloat16):
+    device = next(model.parameters()).device
+    batch = synthetic_batch(model.config, args.gen_batch, 32, str(device))
+    with torch.autocast(device.type, dtype=torch.bfloat16):
         generate(model, batch, max_new_tokens=4)  # warm-up
-        torch.cuda.synchronize()
+        synchronize(device)
         t0 = time.perf_counter()
         out = generate(model, batch, max_new_tokens=args.gen_tokens)
-        torch.cuda.synchronize()
+        synchronize(device)
     seconds = time.perf_counter() - t0
     new = sum(len(row) for row in out)
     return {"batch": args.gen_batch, "new_tokens": new, "seconds": seconds, "tokens_per_s": new / seconds}
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> dict[str, Any]:
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--batch-size", type=int, default=8)
     p.add_argument("--text-len", type=int, default=256)
@@ -110,15 +120,21 @@ def main() -> None:
     p.add_argument("--compile", action="store_true")
     p.add_argument("--gen-batch", type=int, default=32)
     p.add_argument("--gen-tokens", type=int, default=64)
-    args = p.parse_args()
-    if not torch.cuda.is_available():
-        raise SystemExit("this benchmark needs a CUDA GPU")
+    p.add_argument("--preset", default="1.7b")
+    p.add_argument("--device", default="cuda", help="cuda (the benchmark) or cpu (a smoke run: no MFU)")
+    args = p.parse_args(argv)
+    if args.device == "cuda" and not torch.cuda.is_available():
+        raise SystemExit("this benchmark needs a CUDA GPU (or --device cpu for a smoke run)")
     torch.backends.cuda.matmul.allow_tf32 = True
     torch.manual_seed(0)
-    model = VisionPangu(preset("1.7b", eos_token_id=preset("1.7b").vocab_size - 1)).cuda()
-    result = {"gpu": torch.cuda.get_device_name(), "parameters": model.num_parameters(),
+    with torch.device(args.device):  # initialised in place: 1.7B fp32 parameters are slow to fill on a CPU
+        model = VisionPangu(preset(args.preset, eos_token_id=preset(args.preset).vocab_size - 1))
+    name = torch.cuda.get_device_name() if args.device == "cuda" else "cpu"
+    result = {"device": name, "preset": args.preset, "parameters": model.num_parameters(),
+              "batch_size": args.batch_size, "text_len": args.text_len, "compile": args.compile,
               "train": bench_training(model, args), "generate": bench_generation(model, args)}  # fmt: skip
     print(json.dumps(result, indent=1))
+    return result
 
 
 if __name__ == "__main__":

@@ -39,7 +39,9 @@ class FakeExample:
 MIXES: list[dict[str, object]] = []  # the sft data-mix arguments each stream was opened with
 
 
-def fake_examples(stage: str, seed: int, image_size: int, **mix: object) -> Iterator[FakeExample]:
+def fake_examples(
+    stage: str, seed: int, image_size: int, workers: int = 0, **mix: object
+) -> Iterator[FakeExample]:
     """A red or blue square on white, asked about its colour (a stand-in for the synthetic suite)."""
     MIXES.append(mix)
     rng = np.random.default_rng(seed)
@@ -223,3 +225,20 @@ def test_entry_point_retrains_every_stage_on_the_synthetic_generator(tmp_path: P
         [GenerationRequest(0, row["question"], (row["image"],), GenerationSettings(max_new_tokens=3))]
     )
     assert len(reply) == 1 and isinstance(reply[0], str)
+
+
+def test_data_workers_render_the_same_stream_and_stop_with_training(tmp_path: Path) -> None:
+    """`--data-workers` moves the rendering into worker processes without changing the data:
+    the same loss curve as rendering in the trainer, and no worker left once training returns."""
+    import multiprocessing
+
+    curves = []
+    for workers in (0, 2):
+        out = tmp_path / f"w{workers}"
+        train(micro_config("vision", out, data_workers=workers, steps=2, batch_size=40))
+        curves.append([row["loss"] for row in read_rows(out / "loss.csv")])
+        assert multiprocessing.active_children() == []
+    assert curves[0] == curves[1]
+    with pytest.raises(ValueError, match="--data-workers"):
+        micro_config("vision", tmp_path, data_workers=-1)
+    assert parse_args(["--stage", "sft", "--out", "x", "--data-workers", "3"]).data_workers == 3

@@ -19,8 +19,9 @@ from __future__ import annotations
 
 import itertools
 from collections import Counter
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -41,6 +42,7 @@ VISION_CONFIG = SceneConfig(min_objects=0, max_objects=7, max_overlap=0.25, labe
 SFT_TASKS = ("shapes_mme", "shapes_pope", "shapes_vqa", "shapes_mmbench", "shapes_mmmu", "shapes_refcoco",
              "shapes_caption")  # fmt: skip
 SFT_BLOCK = 16  # scenes generated together per task (POPE's negatives use the block's statistics)
+BLOCK = 32  # vision / align examples per block of the stream (they are independent of each other)
 MAX_TURNS = 3
 
 
@@ -176,45 +178,48 @@ def _scene_groups(task: str, indices: range, seed: int, image_size: int) -> list
     return scene_row_groups(task, indices, seed=seed, split="train", image_size=image_size)
 
 
-def _vision_examples(seed: int, image_size: int, label_prob: float | None) -> Iterator[TrainingExample]:
+def _vision_block(block: int, seed: int, image_size: int, label_prob: float | None) -> list[TrainingExample]:
     config = VISION_CONFIG if label_prob is None else replace(VISION_CONFIG, label_prob=label_prob)
-    for i in itertools.count():
-        (scene,) = draw_scenes("train_vision", [i], seed=seed, split="train", image_size=image_size,
-                               build=lambda s, r, k: s, config=config)  # fmt: skip
-        yield TrainingExample(image=scene.image, turns=(), dense=dense_labels(scene), task="vision")
+    indices = range(block * BLOCK, (block + 1) * BLOCK)
+    scenes = draw_scenes("train_vision", indices, seed=seed, split="train", image_size=image_size,
+                         build=lambda s, r, k: s, config=config)  # fmt: skip
+    return [TrainingExample(image=s.image, turns=(), dense=dense_labels(s), task="vision") for s in scenes]
 
 
-def _align_examples(seed: int, image_size: int) -> Iterator[TrainingExample]:
-    for i in itertools.count():
-        (rows,) = scene_row_groups("shapes_caption", [i], seed=seed, split="train", image_size=image_size)
+def _align_block(block: int, seed: int, image_size: int) -> list[TrainingExample]:
+    indices = range(block * BLOCK, (block + 1) * BLOCK)
+    groups = scene_row_groups("shapes_caption", indices, seed=seed, split="train", image_size=image_size)
+    out = []
+    for i, rows in zip(indices, groups):
         rng = scene_rng("align_pick", seed, "train", i)
         prompt, image = _prompted("shapes_caption", rows[0])
-        yield TrainingExample(
-            image=image, turns=((prompt, target_text("shapes_caption", rows[0], rng)),), task="align"
-        )
+        turns = ((prompt, target_text("shapes_caption", rows[0], rng)),)
+        out.append(TrainingExample(image=image, turns=turns, task="align"))
+    return out
 
 
-def _sft_examples(
-    seed: int, image_size: int, tasks: tuple[str, ...], max_turns: int, choice_reply: str
-) -> Iterator[TrainingExample]:
+def _sft_block(
+    block: int, seed: int, image_size: int, tasks: tuple[str, ...], max_turns: int, choice_reply: str
+) -> list[TrainingExample]:
     """Round-robin over ``tasks``; a task named ``r`` times is weighted ``r``-fold, its k-th
     mention at block position ``j`` taking scene ``j * r + k`` of the task's stream (so every
     mention sees new scenes, and a task named once reads its stream in order)."""
     repeats = Counter(tasks)
     mention = [tasks[:i].count(task) for i, task in enumerate(tasks)]  # k of each slot
-    for block in itertools.count():
-        groups = {
-            t: _scene_groups(t, range(block * SFT_BLOCK * r, (block + 1) * SFT_BLOCK * r), seed, image_size)
-            for t, r in repeats.items()
-        }
-        for j in range(SFT_BLOCK):
-            for task, k in zip(tasks, mention):
-                local = j * repeats[task] + k
-                rng = scene_rng(f"sft_pick_{task}", seed, "train", block * SFT_BLOCK * repeats[task] + local)
-                if task in DRILLS:
-                    yield conversation_example(task, groups[task][local], rng, choice_reply)
-                else:
-                    yield sft_example(task, groups[task][local], rng, max_turns, choice_reply)
+    groups = {
+        t: _scene_groups(t, range(block * SFT_BLOCK * r, (block + 1) * SFT_BLOCK * r), seed, image_size)
+        for t, r in repeats.items()
+    }
+    out = []
+    for j in range(SFT_BLOCK):
+        for task, k in zip(tasks, mention):
+            local = j * repeats[task] + k
+            rng = scene_rng(f"sft_pick_{task}", seed, "train", block * SFT_BLOCK * repeats[task] + local)
+            if task in DRILLS:
+                out.append(conversation_example(task, groups[task][local], rng, choice_reply))
+            else:
+                out.append(sft_example(task, groups[task][local], rng, max_turns, choice_reply))
+    return out
 
 
 def sft_task_mix(tasks: Sequence[str] | None) -> tuple[str, ...]:
@@ -230,7 +235,7 @@ def sft_task_mix(tasks: Sequence[str] | None) -> tuple[str, ...]:
     return tuple(tasks)
 
 
-def iter_training_examples(
+def training_blocks(
     stage: str,
     *,
     seed: int,
@@ -239,12 +244,15 @@ def iter_training_examples(
     max_turns: int = MAX_TURNS,
     choice_reply: str = "letter",
     label_prob: float | None = None,
-) -> Iterator[TrainingExample]:
-    """Infinite deterministic examples of ``stage`` (``vision``, ``align`` or ``sft``). For
-    ``sft``, ``tasks`` picks the task mix (a curriculum can start with captions alone),
+) -> Callable[[int], list[TrainingExample]]:
+    """The stage's stream as blocks: ``fn(b)`` returns the ``b``-th block of examples, each
+    block independent of the others, and the stream is blocks 0, 1, 2, ... in order, so blocks
+    may be rendered in parallel (worker processes: ``fn`` pickles) without changing the stream.
+    For ``sft``, ``tasks`` picks the task mix (a curriculum can start with captions alone),
     ``max_turns`` the questions asked about one image and ``choice_reply`` whether MMBench
     questions are answered with the letter or the option's text. For ``vision``, ``label_prob``
-    is the chance that a shape able to bear a letter does (None: :data:`VISION_CONFIG`'s)."""
+    is the chance that a shape able to bear a letter does (None: :data:`VISION_CONFIG`'s).
+    ValueError names a bad argument at once."""
     if max_turns < 1:
         raise ValueError(f"max_turns must be >= 1, got {max_turns}")
     if choice_reply not in CHOICE_REPLIES:
@@ -252,12 +260,22 @@ def iter_training_examples(
     if label_prob is not None and not 0.0 <= label_prob <= 1.0:
         raise ValueError(f"label_prob must be in [0, 1], got {label_prob}")
     if stage == "vision":
-        return _vision_examples(seed, image_size, label_prob)
+        return partial(_vision_block, seed=seed, image_size=image_size, label_prob=label_prob)
     if stage == "align":
-        return _align_examples(seed, image_size)
+        return partial(_align_block, seed=seed, image_size=image_size)
     if stage == "sft":
-        return _sft_examples(seed, image_size, sft_task_mix(tasks), max_turns, choice_reply)
+        return partial(_sft_block, seed=seed, image_size=image_size, tasks=sft_task_mix(tasks),
+                       max_turns=max_turns, choice_reply=choice_reply)  # fmt: skip
     raise ValueError(f"unknown training stage {stage!r}; use one of {', '.join(STAGES)}")
+
+
+def iter_training_examples(
+    stage: str, *, seed: int, image_size: int, **mix: Any
+) -> Iterator[TrainingExample]:
+    """Infinite deterministic examples of ``stage`` (``vision``, ``align`` or ``sft``): the
+    blocks of :func:`training_blocks` (which takes the same arguments) one after another."""
+    block = training_blocks(stage, seed=seed, image_size=image_size, **mix)
+    return itertools.chain.from_iterable(map(block, itertools.count()))
 
 
 def training_text_corpus(n: int, seed: int) -> list[str]:

@@ -7,9 +7,12 @@ dense labels (reduced here to one label per ViT patch), ``align`` examples are c
 
 from __future__ import annotations
 
+import collections
+import concurrent.futures
 import dataclasses
 import itertools
-from collections.abc import Iterable, Iterator
+import multiprocessing
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import numpy as np
@@ -47,12 +50,54 @@ def tokenizer_corpus(n: int, seed: int) -> list[str]:
     return list(training_text_corpus(n, seed=seed))
 
 
-def examples(stage: str, seed: int, image_size: int, **mix: Any) -> Iterator[Any]:
+def examples(stage: str, seed: int, image_size: int, workers: int = 0, **mix: Any) -> Iterator[Any]:
     """The generator's endless ``TrainingExample`` stream for ``stage`` (``mix``: the sft
-    stream's ``tasks`` and ``max_turns``)."""
-    from evalkit.synthetic.training import iter_training_examples
+    stream's ``tasks``, ``max_turns`` and so on), rendered in this process or, with ``workers``
+    > 0, by that many worker processes a few blocks ahead: the same examples in the same order
+    either way, since the stream is a sequence of independent blocks."""
+    from evalkit.synthetic.training import iter_training_examples, training_blocks
 
-    return iter(iter_training_examples(stage, seed=seed, image_size=image_size, **mix))
+    if workers < 0:
+        raise ValueError(f"workers must be >= 0, got {workers}")
+    if workers == 0:
+        return iter(iter_training_examples(stage, seed=seed, image_size=image_size, **mix))
+    block = training_blocks(stage, seed=seed, image_size=image_size, **mix)
+    return _flatten(ordered_parallel_map(block, itertools.count(), workers))
+
+
+def _flatten(blocks: Iterator[list[Any]]) -> Iterator[Any]:
+    """The items of each block in turn; closing this closes ``blocks`` (and so its pool)."""
+    try:
+        for block in blocks:
+            yield from block
+    finally:
+        close_iterator(blocks)
+
+
+def close_iterator(it: Iterator[Any]) -> None:
+    """Close a generator now (its ``finally`` runs), rather than whenever it is collected."""
+    close = getattr(it, "close", None)
+    if close is not None:
+        close()
+
+
+def ordered_parallel_map(fn: Callable[[int], Any], items: Iterable[int], workers: int) -> Iterator[Any]:
+    """``map(fn, items)`` computed by ``workers`` spawned processes, at most ``2 * workers``
+    items ahead of the consumer (``items`` may be endless); results come in input order and the
+    pool shuts down when the consumer stops. A worker's exception is raised here."""
+    ahead: collections.deque[concurrent.futures.Future[Any]] = collections.deque()
+    context = multiprocessing.get_context("spawn")  # the trainer may hold CUDA and threads: no fork
+    with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context) as pool:
+        try:
+            for item in items:
+                ahead.append(pool.submit(fn, item))
+                if len(ahead) >= 2 * workers:
+                    yield ahead.popleft().result()
+            while ahead:
+                yield ahead.popleft().result()
+        finally:
+            for future in ahead:
+                future.cancel()
 
 
 def vision_batch(chunk: list[Any], cfg: VLMConfig) -> Batch:
@@ -91,16 +136,22 @@ def stage_batches(
     *,
     seed: int,
     max_len: int,
+    workers: int = 0,
     **mix: Any,
 ) -> Iterator[Batch]:
     """Endless batches for ``stage`` rendered at the model's image size (a finite stream is
-    restarted with the next seed). Text stages need the tokenizer; ``mix`` goes to :func:`examples`."""
+    restarted with the next seed) in ``workers`` processes (0: this one). Text stages need the
+    tokenizer; ``mix`` goes to :func:`examples`."""
     if stage != "vision" and tokenizer is None:
         raise ValueError(f"stage {stage!r} needs a tokenizer")
     for epoch in itertools.count():
-        for chunk in chunks(examples(stage, seed + epoch, cfg.image_size, **mix), batch_size):
-            if stage == "vision":
-                yield vision_batch(chunk, cfg)
-            else:
-                assert tokenizer is not None  # checked above
-                yield text_batch(chunk, cfg, tokenizer, max_len)
+        stream = examples(stage, seed + epoch, cfg.image_size, workers=workers, **mix)
+        try:
+            for chunk in chunks(stream, batch_size):
+                if stage == "vision":
+                    yield vision_batch(chunk, cfg)
+                else:
+                    assert tokenizer is not None  # checked above
+                    yield text_batch(chunk, cfg, tokenizer, max_len)
+        finally:
+            close_iterator(stream)  # worker processes stop with the consumer, not at exit

@@ -28,7 +28,7 @@ from evalkit.tinyvlm import curves
 from evalkit.tinyvlm.config import VLMConfig, preset
 from evalkit.tinyvlm.data import Batch
 from evalkit.tinyvlm.model import VisionPangu
-from evalkit.tinyvlm.stream import dense_head_spec, stage_batches, tokenizer_corpus
+from evalkit.tinyvlm.stream import close_iterator, dense_head_spec, stage_batches, tokenizer_corpus
 from evalkit.tinyvlm.tokenizer import (
     END,
     IMAGE,
@@ -80,6 +80,7 @@ class TrainConfig:
     max_len: int = 320
     tokenizer_texts: int = 20_000
     num_threads: int | None = None
+    data_workers: int = 0  # processes rendering the synthetic stream (0: the trainer's own); same data
     model_overrides: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -87,6 +88,8 @@ class TrainConfig:
             raise ValueError(f"unknown stage {self.stage!r}; choose one of {STAGES}")
         if self.steps < 1 or self.grad_accum < 1 or self.batch_size < 1:
             raise ValueError("steps, grad_accum and batch_size must be >= 1")
+        if self.data_workers < 0:
+            raise ValueError(f"--data-workers must be >= 0, got {self.data_workers}")
         if self.stage != "sft" and (self.tasks, self.max_turns, self.choice_reply) != (None, None, None):
             raise ValueError("--tasks, --max-turns and --choice-reply choose the sft data mix; "
                              "use them with --stage sft")  # fmt: skip
@@ -264,8 +267,11 @@ def train(cfg: TrainConfig) -> Path:
         (cfg.out / "loss.csv").unlink(missing_ok=True)
     cfg.out.mkdir(parents=True, exist_ok=True)
     batches = stage_batches(cfg.stage, model.config, tokenizer, cfg.batch_size, seed=cfg.seed * 1_000_003 + start,
-                            max_len=cfg.max_len, **cfg.data_mix())  # fmt: skip
-    run_loop(model, tokenizer, optimizer, params, batches, cfg, start, device)
+                            max_len=cfg.max_len, workers=cfg.data_workers, **cfg.data_mix())  # fmt: skip
+    try:
+        run_loop(model, tokenizer, optimizer, params, batches, cfg, start, device)
+    finally:
+        close_iterator(batches)  # stops the data workers, if any
     return cfg.out
 
 
@@ -316,7 +322,8 @@ def parse_args(argv: Sequence[str]) -> TrainConfig:
     for name, kind in (("steps", int), ("batch-size", int), ("grad-accum", int), ("lr", float),
                        ("warmup-steps", int), ("seed", int), ("save-every", int), ("log-every", int),
                        ("max-len", int), ("tokenizer-texts", int), ("num-threads", int),
-                       ("vision-lr-scale", float), ("max-turns", int), ("label-prob", float)):  # fmt: skip
+                       ("vision-lr-scale", float), ("max-turns", int), ("label-prob", float),
+                       ("data-workers", int)):  # fmt: skip
         p.add_argument(f"--{name}", type=kind, default=None)
     p.add_argument("--tasks", type=lambda v: tuple(t.strip() for t in v.split(",") if t.strip()), default=None,
                    help="sft only: comma-separated synthetic tasks to train on (default: all seven), "

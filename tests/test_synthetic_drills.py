@@ -12,6 +12,7 @@ import pytest
 
 from evalkit.synthetic.drills import (
     DRILL_TURNS,
+    REFERENT_KEY,
     box_drill,
     choice_drill,
     choice_hint_drill,
@@ -129,6 +130,8 @@ def test_letter_drill_asks_the_letters_actually_drawn_in_both_wordings() -> None
             (obj,) = [o for o in scene.scene.objects if o.name == match.group(1)]
             assert obj.label
             kinds[task] += 1
+            (index,) = [i for i, o in enumerate(scene.scene.objects) if o.name == match.group(1)]
+            assert np.array_equal(row[REFERENT_KEY], scene.object_map == index)
             if task == "shapes_mmbench":
                 assert row[row["answer"]] == obj.label and row["category"] == "ocr"
             else:
@@ -150,7 +153,19 @@ def test_box_drill_grounds_different_objects_by_unambiguous_expressions() -> Non
             assert task == "shapes_refcoco" and row["image_width"] == row["image_height"] == scene.size
             (i,) = [i for i in range(len(scene.scene.objects)) if scene.xywh(i) == row["bbox"]]
             assert row["answer"][0] in referring_expressions(scene, i)
+            assert np.array_equal(row[REFERENT_KEY], scene.object_map == i)  # the named object's pixels
     assert several > 50
+
+
+def test_referent_masks_reach_the_training_examples_of_the_drills_only() -> None:
+    mix = {"tasks": ("box_drill", "letter_drill", "shapes_refcoco", "yesno_drill"), "max_turns": 1}
+    examples = list(itertools.islice(iter_training_examples("sft", seed=0, image_size=64, **mix), 16))
+    for e in examples:
+        if e.task in ("box_drill", "letter_drill"):
+            assert len(e.referents) == len(e.turns)
+            assert all(m is not None and m.shape == (64, 64) and m.any() for m in e.referents)
+        else:
+            assert e.referents == ()
 
 
 def test_drills_join_the_sft_mix_with_eval_prompts() -> None:

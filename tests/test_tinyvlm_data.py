@@ -9,14 +9,16 @@ from PIL import Image
 
 from evalkit.tinyvlm.data import (
     collate_prompts,
+    collate_referents,
     collate_training,
     encode_conversation,
     encode_prompt,
     image_to_tensor,
     patch_majority,
+    token_shares,
 )
 from evalkit.tinyvlm.model import IGNORE_INDEX
-from evalkit.tinyvlm.tokenizer import VLMTokenizer, train_tokenizer
+from evalkit.tinyvlm.tokenizer import ASSISTANT, VLMTokenizer, train_tokenizer
 
 
 @pytest.fixture(scope="module")
@@ -71,3 +73,31 @@ def test_pixels_are_scaled_to_minus_one_one_and_resized() -> None:
     x = image_to_tensor(image, 4)
     assert x.shape == (3, 4, 4)
     assert torch.allclose(x[:, 0, 0], torch.tensor([1.0, -1.0, 127 / 127.5 - 1]))
+
+
+def test_token_shares_split_a_mask_over_the_visual_token_grid() -> None:
+    mask = np.zeros((96, 96), dtype=bool)
+    mask[16:32, 32:48] = True  # exactly the cell in row 1, column 2 of a 6 x 6 split
+    shares = token_shares(mask, 6)
+    assert shares.shape == (36,) and shares[1 * 6 + 2] == 1.0 and shares.sum() == 1.0
+    mask[16:32, 48:64] = True  # and its right neighbour, as many pixels
+    assert token_shares(mask, 6)[[8, 9]].tolist() == [0.5, 0.5]
+    assert token_shares(np.ones((50, 50), dtype=bool), 6).sum() == pytest.approx(1.0)  # not a multiple
+    with pytest.raises(ValueError, match="empty"):
+        token_shares(np.zeros((96, 96), dtype=bool), 6)
+
+
+def test_referents_point_at_each_named_turns_answer_start(tokenizer: VLMTokenizer) -> None:
+    full = np.ones((12, 12), dtype=bool)
+    turns = [("Is it red?", "yes"), ("Blue?", "no")]
+    encoded = [encode_conversation(tokenizer, turns, 2, max_len=100) for _ in range(2)]
+    ref = collate_referents(encoded, [[None, full], [full, full]], tokenizer.token_id(ASSISTANT), 2)
+    assert ref is not None and ref.rows.tolist() == [0, 1, 1]
+    ids, labels = encoded[0]
+    for row, pos in zip(ref.rows.tolist(), ref.positions.tolist()):
+        assert encoded[row][0][pos] == tokenizer.token_id(ASSISTANT)
+        assert labels[pos] == IGNORE_INDEX and labels[pos + 1] != IGNORE_INDEX  # the answer follows
+    assert ref.positions[0] == ref.positions[2] and ref.positions[1] < ref.positions[2]  # 2nd turn, 1st turn
+    assert torch.allclose(ref.targets, torch.full((3, 4), 0.25))
+    cut = [encode_conversation(tokenizer, turns, 2, max_len=len(ids) - 4)]  # the 2nd turn's start is cut
+    assert collate_referents(cut, [[None, full]], tokenizer.token_id(ASSISTANT), 2) is None

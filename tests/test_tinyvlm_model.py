@@ -110,3 +110,35 @@ def test_config_overrides_on_load_add_new_parameters_and_keep_the_rest(tmp_path:
     with pytest.raises(ValueError, match="drop that --set"):
         micro_model(visual_position=True).save_pretrained(tmp_path / "placed")
         VisionPangu.from_pretrained(tmp_path / "placed", overrides={"visual_position": False})
+
+
+def test_referent_loss_learns_to_point_at_the_named_visual_token() -> None:
+    """A head on the LM state after ``referent_layer`` layers; its loss is returned beside the LM
+    loss and, trained on one fixed batch, learns which visual token is named."""
+    from evalkit.tinyvlm.model import Referents
+
+    model = micro_model(referent_dim=8, referent_layer=1).train()
+    n, img = model.config.num_visual_tokens, model.config.image_token_id
+    ids = torch.tensor([[img] * n + [5, 6, 7, 8]] * 2)
+    labels = torch.full_like(ids, IGNORE_INDEX)
+    labels[:, -1] = 8
+    torch.manual_seed(1)
+    pixels = torch.randn(2, 3, 32, 32)
+    targets = torch.zeros(3, n)
+    targets[0, 1] = targets[1, 3] = targets[2, 0] = 1.0  # row 1 is asked twice, at two positions
+    ref = Referents(torch.tensor([0, 1, 1]), torch.tensor([n + 2, n + 1, n + 2]), targets)
+    out = model(ids, torch.ones_like(ids), pixels, labels, ref)
+    assert out.loss is not None and out.referent_loss is not None
+    assert out.referent_loss.item() == pytest.approx(torch.log(torch.tensor(float(n))).item(), rel=0.3)
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
+    for _ in range(60):
+        loss = model(ids, torch.ones_like(ids), pixels, labels, ref).referent_loss
+        assert loss is not None
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    assert loss.item() < 0.1
+    assert model(ids, torch.ones_like(ids), pixels, labels).referent_loss is None  # not asked for
+    assert model.num_parameters() == micro_model().num_parameters()  # a training-only head
+    with pytest.raises(ValueError, match="--referent-loss"):
+        micro_model()(ids, torch.ones_like(ids), pixels, labels, ref)

@@ -242,3 +242,25 @@ def test_data_workers_render_the_same_stream_and_stop_with_training(tmp_path: Pa
     with pytest.raises(ValueError, match="--data-workers"):
         micro_config("vision", tmp_path, data_workers=-1)
     assert parse_args(["--stage", "sft", "--out", "x", "--data-workers", "3"]).data_workers == 3
+
+
+def test_referent_loss_adds_its_head_and_is_only_for_sft(tmp_path: Path) -> None:
+    cfg = parse_args(["--stage", "sft", "--out", str(tmp_path), "--referent-loss", "0.3"])
+    assert cfg.referent_loss == 0.3
+    for bad in (["--stage", "align", "--referent-loss", "0.3"], ["--stage", "sft", "--referent-loss", "-1"]):
+        with pytest.raises(ValueError, match="--referent-loss"):
+            parse_args([*bad, "--out", str(tmp_path)])
+    # on the real generator: box_drill turns name objects; an --init checkpoint without the head gets one
+    train(micro_config("vision", tmp_path / "v", steps=1))
+    plain = micro_config("sft", tmp_path / "plain", init=tmp_path / "v", steps=1, tasks=("box_drill",),
+                         tokenizer_texts=100)  # fmt: skip
+    train(plain)
+    assert VisionPangu.from_pretrained(tmp_path / "plain").config.referent_dim == 0
+    referent = dataclasses.replace(plain, out=tmp_path / "ref", init=tmp_path / "plain", referent_loss=0.5)
+    train(referent)
+    model = VisionPangu.from_pretrained(tmp_path / "ref")
+    assert model.config.referent_dim == train_module.REFERENT_DIM and hasattr(model, "referent")
+    assert (
+        read_rows(tmp_path / "ref" / "loss.csv")[0]["loss"]
+        > read_rows(tmp_path / "plain" / "loss.csv")[0]["loss"]
+    )

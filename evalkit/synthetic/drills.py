@@ -46,6 +46,7 @@ DRILL_TURNS = {  # questions per image (MMBench prompts are ~2.5x longer than th
     "letter_drill": 3,
 }
 Drilled = list[tuple[str, dict[str, Any]]]  # (eval task, row in that task's schema)
+REFERENT_KEY = "_referent"  # a drill row's (H, W) bool mask of the object its question names
 
 
 def _absent_class(present: set[str], asked: set[str], rng: np.random.Generator) -> str:
@@ -121,12 +122,19 @@ def choice_hint_drill(scene: RenderedScene, rng: np.random.Generator) -> Drilled
     return [(task, {**row, "hint": f"The answer is {row[row['answer']]}."}) for task, row in drilled]
 
 
+def with_referent(row: dict[str, Any], scene: RenderedScene, index: int) -> dict[str, Any]:
+    """``row`` plus :data:`REFERENT_KEY`: the pixels of object ``index``, the one the question
+    names (training only: an auxiliary loss can teach the LM which visual tokens it must read)."""
+    return {**row, REFERENT_KEY: scene.object_map == index}
+
+
 def box_drill(scene: RenderedScene, rng: np.random.Generator) -> Drilled | None:
     """RefCOCO rows for up to three different objects that have an unambiguous expression,
     each asked by one of its expressions drawn at random; None when no object has one."""
     chosen = shuffled(rng, referable_objects(scene))[: DRILL_TURNS["box_drill"]]
     return [
-        ("shapes_refcoco", refcoco_row(scene, i, [pick(rng, exprs)], "drill")) for i, exprs in chosen
+        ("shapes_refcoco", with_referent(refcoco_row(scene, i, [pick(rng, exprs)], "drill"), scene, i))
+        for i, exprs in chosen
     ] or None
 
 
@@ -140,14 +148,15 @@ def letter_drill(scene: RenderedScene, rng: np.random.Generator) -> Drilled | No
         item = letter_item(scene, rng, i)
         assert item is not None
         if rng.random() < 0.5:
-            out.append(("shapes_mmbench", pick(rng, mmbench_from_item(scene, rng, "ocr", 0, item))))
+            row = pick(rng, mmbench_from_item(scene, rng, "ocr", 0, item))
+            out.append(("shapes_mmbench", with_referent(row, scene, i)))
             continue
         question, truth, false_pool = item
         answer = truth.lower()  # VQA's normalisation lower-cases the reply
         row = {"question_id": 0, "image_id": 0, "question": question, "question_type": "what",
                "answers": ten_answers(rng, answer, [answer, truth, f"{answer}."], false_pool[0].lower()),
                "multiple_choice_answer": answer, "answer_type": "other", "image": scene.image}  # fmt: skip
-        out.append(("shapes_vqa", row))
+        out.append(("shapes_vqa", with_referent(row, scene, i)))
     return out or None
 
 

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from evalkit.synthetic.drills import DRILLS
+from evalkit.synthetic.drills import DRILLS, REFERENT_KEY
 from evalkit.synthetic.scene import COLOR_NAMES, LABEL_LETTERS, SHAPES, SIZE_NAMES, RenderedScene, SceneConfig
 from evalkit.synthetic.streams import draw_scenes, pick, scene_rng, shuffled
 from evalkit.synthetic.suite import scene_row_groups
@@ -62,12 +62,14 @@ class DenseLabels:
 
 @dataclass(frozen=True)
 class TrainingExample:
-    """An RGB image, its (user, assistant) turns and, for stage ``vision``, dense labels."""
+    """An RGB image, its (user, assistant) turns and, for stage ``vision``, dense labels; for
+    drill turns that name one object, its pixel mask (``referents``, None for other turns)."""
 
     image: Image.Image
     turns: tuple[tuple[str, str], ...]
     dense: DenseLabels | None = None
     task: str = ""
+    referents: tuple[np.ndarray | None, ...] = ()  # per turn: (H, W) bool pixels of the named object
 
 
 def dense_labels(scene: RenderedScene) -> DenseLabels:
@@ -166,7 +168,9 @@ def conversation_example(
         prompt, image = _prompted(eval_task, row)
         turns.append((prompt, target_text(eval_task, row, rng, choice_reply)))
     assert image is not None
-    return TrainingExample(image=image, turns=tuple(turns), task=task)
+    referents = tuple(row.get(REFERENT_KEY) for _, row in drilled)
+    return TrainingExample(image=image, turns=tuple(turns), task=task,
+                           referents=referents if any(r is not None for r in referents) else ())  # fmt: skip
 
 
 def _scene_groups(task: str, indices: range, seed: int, image_size: int) -> list[Any]:

@@ -51,6 +51,11 @@ class VLMConfig:
     image_token_id: int = 2
     # per-patch classification heads for the ``vision`` stage: name -> number of classes
     dense_heads: tuple[tuple[str, int], ...] = field(default_factory=tuple)
+    # training-only head: from the LM state where the answer starts (after ``referent_layer``
+    # decoder layers; evalkit train puts it at half depth), which visual tokens hold the object
+    # the question names (0: no head)
+    referent_dim: int = 0
+    referent_layer: int = 2
 
     @property
     def grid(self) -> int:
@@ -70,6 +75,10 @@ class VLMConfig:
             (self.vit_hidden % self.vit_heads == 0, "vit_hidden must be a multiple of vit_heads"),
             (self.lm_hidden % self.lm_heads == 0, "lm_hidden must be a multiple of lm_heads"),
             (self.lm_heads % self.lm_kv_heads == 0, "lm_heads must be a multiple of lm_kv_heads"),
+            (
+                not self.referent_dim or 0 < self.referent_layer <= self.lm_layers,
+                "referent_layer must be in 1..lm_layers",
+            ),
             (
                 max(self.pad_token_id, self.eos_token_id, self.image_token_id) < self.vocab_size,
                 "token id >= vocab",

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from evalkit.tinyvlm.model import IGNORE_INDEX
+from evalkit.tinyvlm.model import IGNORE_INDEX, Referents
 from evalkit.tinyvlm.tokenizer import ASSISTANT, END, IMAGE, USER, VLMTokenizer, render_chat
 
 
@@ -62,13 +62,15 @@ def encode_prompt(tokenizer: VLMTokenizer, prompt: str, n_image_tokens: int) -> 
 @dataclass(frozen=True)
 class Batch:
     """Model inputs: ``input_ids``/``attention_mask``/``labels`` ``(B, T)``, ``pixel_values``
-    ``(B, 3, S, S)`` and, for the vision stage, ``patch_labels`` name -> ``(B, N)``."""
+    ``(B, 3, S, S)``, for the vision stage ``patch_labels`` name -> ``(B, N)``, and for turns
+    that name one object, ``referents`` (where each answer starts and the object's tokens)."""
 
     input_ids: torch.Tensor
     attention_mask: torch.Tensor
     labels: torch.Tensor | None
     pixel_values: torch.Tensor | None
     patch_labels: Mapping[str, torch.Tensor] | None = None
+    referents: Referents | None = None
 
     def to(self, device: str | torch.device) -> Batch:
         def move(t: Any) -> Any:
@@ -83,6 +85,7 @@ class Batch:
             move(self.labels),
             move(self.pixel_values),
             labels,
+            move(self.referents),
         )
 
     @property
@@ -125,6 +128,45 @@ def collate_prompts(prompts: Sequence[list[int]], pixel_values: torch.Tensor | N
     ids = pad_sequences(prompts, pad_id, left=True)
     mask = attention_from_lengths([len(p) for p in prompts], ids.shape[1], left=True)
     return Batch(ids, mask, None, pixel_values)
+
+
+def token_shares(mask: np.ndarray, side: int) -> np.ndarray:
+    """The share of ``mask``'s pixels under each cell of a ``side x side`` split, row-major
+    ``(side*side,)`` summing to 1 (the visual tokens' layout after the pixel shuffle); the mask is
+    first resized (nearest) to a multiple of ``side``."""
+    size = mask.shape[0]
+    if size % side:
+        idx = (np.arange(side * (size // side + 1)) * size / (side * (size // side + 1))).astype(int)
+        mask = mask[np.ix_(idx, idx)]
+        size = mask.shape[0]
+    cell = size // side
+    counts = mask.astype(np.float64).reshape(side, cell, side, cell).sum(axis=(1, 3)).reshape(-1)
+    total = counts.sum()
+    if total == 0:
+        raise ValueError("the referent mask is empty")
+    return (counts / total).astype(np.float32)
+
+
+def collate_referents(
+    encoded: Sequence[tuple[list[int], list[int]]],
+    referents: Sequence[Sequence[np.ndarray | None]],
+    answer_id: int,
+    side: int,
+) -> Referents | None:
+    """Per turn with a referent mask: its row, the position of the turn's ``<|assistant|>``
+    token (whose state predicts the answer's first token) and :func:`token_shares` of the mask;
+    turns cut off by ``max_len`` are skipped. None when no turn names an object."""
+    rows, positions, targets = [], [], []
+    for row, ((ids, _), masks) in enumerate(zip(encoded, referents)):
+        starts = [j for j, token in enumerate(ids) if token == answer_id]
+        for start, mask in zip(starts, masks):
+            if mask is not None:
+                rows.append(row)
+                positions.append(start)
+                targets.append(token_shares(mask, side))
+    if not rows:
+        return None
+    return Referents(torch.tensor(rows), torch.tensor(positions), torch.from_numpy(np.stack(targets)))
 
 
 def patch_majority(label_map: np.ndarray, grid: int) -> np.ndarray:

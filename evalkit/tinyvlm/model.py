@@ -35,10 +35,43 @@ def position_ids_from_mask(attention_mask: torch.Tensor) -> torch.Tensor:
 
 @dataclass(frozen=True)
 class VLMOutput:
-    """Loss over labelled positions (None without labels) and last-position logits or all logits."""
+    """Loss over labelled positions (None without labels), last-position logits or all logits,
+    and the referent loss when the batch names referents (:class:`ReferentHead`)."""
 
     loss: torch.Tensor | None
     logits: torch.Tensor | None
+    referent_loss: torch.Tensor | None = None
+
+
+@dataclass(frozen=True)
+class Referents:
+    """Questions that name one object: batch ``rows`` and token ``positions`` (K,) of the state
+    that starts each answer, and ``targets`` (K, num_visual_tokens): the share of the object's
+    pixels under each visual token (rows sum to 1)."""
+
+    rows: torch.Tensor
+    positions: torch.Tensor
+    targets: torch.Tensor
+
+    def to(self, device: str | torch.device) -> Referents:
+        return Referents(self.rows.to(device), self.positions.to(device), self.targets.to(device))
+
+
+class ReferentHead(nn.Module):
+    """Scaled dot-product scores between a query from the answer-start state and a key from each
+    visual token's state, both after ``referent_layer`` decoder layers: trained to point at the
+    named object, it asks the LM to route that object's tokens to where the answer is written."""
+
+    def __init__(self, cfg: VLMConfig) -> None:
+        super().__init__()
+        self.norm = nn.LayerNorm(cfg.lm_hidden)  # the residual stream's scale grows with depth
+        self.query = nn.Linear(cfg.lm_hidden, cfg.referent_dim)
+        self.key = nn.Linear(cfg.lm_hidden, cfg.referent_dim)
+
+    def forward(self, queries: torch.Tensor, keys: torch.Tensor) -> torch.Tensor:
+        """``queries (K, D)``, ``keys (K, N, D)`` -> logits ``(K, N)``."""
+        q, k = self.query(self.norm(queries)), self.key(self.norm(keys))
+        return torch.einsum("kd,knd->kn", q, k) / q.shape[-1] ** 0.5
 
 
 def balanced_patch_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
@@ -62,6 +95,8 @@ class VisionPangu(nn.Module):
         self.projector = Projector(config)
         self.language = build_language_model(config)
         self.dense = DenseHeads(config)
+        if config.referent_dim:
+            self.referent = ReferentHead(config)
 
     def visual_embeddings(self, pixel_values: torch.Tensor) -> torch.Tensor:
         """``(N_img, 3, S, S)`` -> ``(N_img, num_visual_tokens, lm_hidden)``."""
@@ -84,9 +119,15 @@ class VisionPangu(nn.Module):
         return embeds.masked_scatter(slots.unsqueeze(-1), visual.to(embeds.dtype))
 
     def hidden_states(
-        self, inputs_embeds: torch.Tensor, attention_mask: torch.Tensor, past_key_values: Any = None
+        self,
+        inputs_embeds: torch.Tensor,
+        attention_mask: torch.Tensor,
+        past_key_values: Any = None,
+        *,
+        layer: int | None = None,
     ) -> tuple[torch.Tensor, Any]:
-        """Run the decoder; returns final hidden states ``(B, T, D)`` and the (updated) KV cache."""
+        """Run the decoder; returns final hidden states ``(B, T, D)`` and the (updated) KV cache,
+        or with ``layer``, the states after that many decoder layers in place of the cache."""
         full_mask = attention_mask
         past = 0 if past_key_values is None else past_key_values.get_seq_length()
         positions = position_ids_from_mask(full_mask)[:, past:]
@@ -96,8 +137,25 @@ class VisionPangu(nn.Module):
             position_ids=positions,
             past_key_values=past_key_values,
             use_cache=past_key_values is not None,
+            output_hidden_states=layer is not None,
         )
+        if layer is not None:
+            return out.last_hidden_state, out.hidden_states[layer]
         return out.last_hidden_state, out.past_key_values
+
+    def referent_loss(
+        self, states: torch.Tensor, input_ids: torch.Tensor, referents: Referents
+    ) -> torch.Tensor:
+        """Cross-entropy of the head's distribution over each image's visual tokens against the
+        referent's pixel shares; ``states (B, T, D)`` after ``referent_layer`` layers."""
+        visual = (input_ids == self.config.image_token_id).nonzero()  # row-major: (B*N, 2)
+        n = self.config.num_visual_tokens
+        if visual.shape[0] != n * input_ids.shape[0]:
+            raise ValueError("the referent loss needs exactly one image per row")
+        keys = states[visual[:, 0], visual[:, 1]].view(-1, n, states.shape[-1])[referents.rows]  # (K, N, D)
+        queries = states[referents.rows, referents.positions]  # (K, D)
+        logits = self.referent(queries, keys).float()
+        return -(referents.targets * logits.log_softmax(-1)).sum(-1).mean()
 
     def forward(
         self,
@@ -105,11 +163,22 @@ class VisionPangu(nn.Module):
         attention_mask: torch.Tensor,
         pixel_values: torch.Tensor | None = None,
         labels: torch.Tensor | None = None,
+        referents: Referents | None = None,
     ) -> VLMOutput:
         """Next-token loss over positions whose label is not -100 (logits only computed there),
         averaged per example, then over examples: a one-word yes/no answer weighs as much as a
-        long caption (a plain token mean lets captions drown out the short answers)."""
-        hidden, _ = self.hidden_states(self.embed(input_ids, pixel_values), attention_mask)
+        long caption (a plain token mean lets captions drown out the short answers). With
+        ``referents``, also :meth:`referent_loss` (returned apart, for the trainer to weigh)."""
+        embeds = self.embed(input_ids, pixel_values)
+        referent_loss = None
+        if referents is not None and len(referents.rows):
+            if not self.config.referent_dim:
+                raise ValueError("the batch names referents but the model has no referent head; "
+                                 "train with --referent-loss, which adds one")  # fmt: skip
+            hidden, states = self.hidden_states(embeds, attention_mask, layer=self.config.referent_layer)
+            referent_loss = self.referent_loss(states, input_ids, referents)
+        else:
+            hidden, _ = self.hidden_states(embeds, attention_mask)
         head = self.language.get_output_embeddings()
         if labels is None:
             return VLMOutput(loss=None, logits=head(hidden))
@@ -122,7 +191,7 @@ class VisionPangu(nn.Module):
         counts = keep.sum(dim=1)
         answered = counts > 0
         loss = (per_example[answered] / counts[answered]).mean()
-        return VLMOutput(loss=loss, logits=None)
+        return VLMOutput(loss=loss, logits=None, referent_loss=referent_loss)
 
     def dense_loss(self, pixel_values: torch.Tensor, patch_labels: dict[str, torch.Tensor]) -> torch.Tensor:
         """Mean over heads of a class-balanced per-patch cross-entropy (labels ``(B, N)``, -100
@@ -135,9 +204,11 @@ class VisionPangu(nn.Module):
         return torch.stack(losses).mean()
 
     def num_parameters(self, *, include_dense: bool = False) -> int:
-        """Unique parameters (tied embeddings counted once), dense heads excluded by default."""
+        """Unique parameters (tied embeddings counted once); the training-only heads (dense,
+        referent) are excluded by default."""
+        heads = ("dense.", "referent.")
         seen = {
-            id(p): p for name, p in self.named_parameters() if include_dense or not name.startswith("dense.")
+            id(p): p for name, p in self.named_parameters() if include_dense or not name.startswith(heads)
         }
         return sum(p.numel() for p in seen.values())
 

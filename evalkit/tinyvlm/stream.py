@@ -21,12 +21,13 @@ import torch
 from evalkit.tinyvlm.config import VLMConfig
 from evalkit.tinyvlm.data import (
     Batch,
+    collate_referents,
     collate_training,
     encode_conversation,
     images_to_tensor,
     patch_majority,
 )
-from evalkit.tinyvlm.tokenizer import VLMTokenizer
+from evalkit.tinyvlm.tokenizer import ASSISTANT, VLMTokenizer
 
 
 def dense_maps(dense: Any) -> dict[str, np.ndarray]:
@@ -115,10 +116,17 @@ def vision_batch(chunk: list[Any], cfg: VLMConfig) -> Batch:
 
 
 def text_batch(chunk: list[Any], cfg: VLMConfig, tokenizer: VLMTokenizer, max_len: int) -> Batch:
-    """Right-padded conversation batch with the images' pixels."""
+    """Right-padded conversation batch with the images' pixels (and the referents of turns that
+    name one object, for ``--referent-loss``)."""
     encoded = [encode_conversation(tokenizer, ex.turns, cfg.num_visual_tokens, max_len) for ex in chunk]
     pixels = images_to_tensor([ex.image for ex in chunk], cfg.image_size)
-    return collate_training(encoded, pixels, tokenizer.pad_id)
+    batch = collate_training(encoded, pixels, tokenizer.pad_id)
+    named = [getattr(ex, "referents", ()) for ex in chunk]
+    if not any(named):
+        return batch
+    side = cfg.grid // cfg.shuffle
+    referents = collate_referents(encoded, named, tokenizer.token_id(ASSISTANT), side)
+    return dataclasses.replace(batch, referents=referents)
 
 
 def chunks(items: Iterable[Any], size: int) -> Iterator[list[Any]]:

@@ -47,6 +47,7 @@ TRAINABLE_PREFIXES = {
 }
 STATE_FILE = "trainer_state.pt"
 DEFAULT_LR = {"vision": 1e-3, "align": 1e-3, "sft": 5e-4}
+REFERENT_DIM = 64  # query/key width of the referent head --referent-loss adds
 
 
 @dataclass(frozen=True)
@@ -81,6 +82,7 @@ class TrainConfig:
     tokenizer_texts: int = 20_000
     num_threads: int | None = None
     data_workers: int = 0  # processes rendering the synthetic stream (0: the trainer's own); same data
+    referent_loss: float = 0.0  # sft: weight of the referent head's loss on drill turns naming one object
     model_overrides: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -93,6 +95,8 @@ class TrainConfig:
         if self.stage != "sft" and (self.tasks, self.max_turns, self.choice_reply) != (None, None, None):
             raise ValueError("--tasks, --max-turns and --choice-reply choose the sft data mix; "
                              "use them with --stage sft")  # fmt: skip
+        if self.referent_loss < 0 or (self.referent_loss and self.stage != "sft"):
+            raise ValueError("--referent-loss is a non-negative weight for --stage sft")
         if self.stage != "vision" and self.label_prob is not None:
             raise ValueError("--label-prob sets the vision stage's scenes; use it with --stage vision")
 
@@ -171,6 +175,11 @@ def initial_model(cfg: TrainConfig) -> tuple[VisionPangu, VLMTokenizer | None]:
         tokenizer = VLMTokenizer.from_pretrained(source) if has_tokenizer else None
     else:
         base = preset(cfg.preset, **cfg.model_overrides)
+        if cfg.referent_loss and not base.referent_dim:
+            head = referent_head(base.lm_layers)
+            base = dataclasses.replace(
+                base, referent_dim=head["referent_dim"], referent_layer=head["referent_layer"]
+            )
         ids: dict[str, Any] = {"pad_token_id": SPECIAL_TOKENS.index(PAD), "eos_token_id": SPECIAL_TOKENS.index(END),
                "image_token_id": SPECIAL_TOKENS.index(IMAGE)}  # fmt: skip
         torch.manual_seed(cfg.seed)
@@ -185,16 +194,24 @@ def initial_model(cfg: TrainConfig) -> tuple[VisionPangu, VLMTokenizer | None]:
     return model, tokenizer
 
 
+def referent_head(lm_layers: int) -> dict[str, int]:
+    """Config fields of the head ``--referent-loss`` adds: :data:`REFERENT_DIM` wide, reading the
+    LM after half its layers (so the layers above can use what it teaches)."""
+    return {"referent_dim": REFERENT_DIM, "referent_layer": max(1, lm_layers // 2)}
+
+
 def vision_head_overrides(cfg: TrainConfig, source: Path) -> dict[str, Any]:
     """``cfg.model_overrides``, plus, for the ``vision`` stage, the dense heads the generator
-    provides that the ``source`` checkpoint lacks (e.g. ``letter`` on an older checkpoint): they
-    are added freshly initialised beside the trained ones."""
+    provides that the ``source`` checkpoint lacks (e.g. ``letter`` on an older checkpoint), and
+    with ``--referent-loss`` a referent head: they are added freshly initialised."""
     overrides = dict(cfg.model_overrides)
+    stored = VLMConfig.load(source)
+    if cfg.referent_loss and "referent_dim" not in overrides and not stored.referent_dim:
+        overrides.update(referent_head(overrides.get("lm_layers", stored.lm_layers)))
     if cfg.stage == "vision" and "dense_heads" not in overrides:
-        stored = VLMConfig.load(source).dense_heads
-        missing = [head for head in dense_head_spec() if head[0] not in dict(stored)]
+        missing = [head for head in dense_head_spec() if head[0] not in dict(stored.dense_heads)]
         if missing:
-            overrides["dense_heads"] = (*stored, *missing)
+            overrides["dense_heads"] = (*stored.dense_heads, *missing)
     return overrides
 
 
@@ -210,15 +227,17 @@ def check_compatible(config: VLMConfig, tokenizer: VLMTokenizer) -> None:
         raise ValueError(f"tokenizer special ids {pairs} disagree with the model config")
 
 
-def step_loss(model: VisionPangu, batch: Batch, stage: str) -> torch.Tensor:
-    """The stage's objective on one micro-batch."""
+def step_loss(model: VisionPangu, batch: Batch, stage: str, referent_weight: float = 0.0) -> torch.Tensor:
+    """The stage's objective on one micro-batch (plus ``referent_weight`` x the referent loss
+    when the batch has turns that name one object)."""
     if stage == "vision":
         if batch.pixel_values is None or batch.patch_labels is None:
             raise ValueError("vision-stage batches need pixel_values and patch_labels")
         return model.dense_loss(batch.pixel_values, dict(batch.patch_labels))
-    loss = model(batch.input_ids, batch.attention_mask, batch.pixel_values, batch.labels).loss
-    assert loss is not None
-    return loss
+    referents = batch.referents if referent_weight else None
+    out = model(batch.input_ids, batch.attention_mask, batch.pixel_values, batch.labels, referents)
+    assert out.loss is not None
+    return out.loss if out.referent_loss is None else out.loss + referent_weight * out.referent_loss
 
 
 def batch_tokens(batch: Batch, model: VisionPangu) -> int:
@@ -291,7 +310,7 @@ def run_loop(model: VisionPangu, tokenizer: VLMTokenizer | None, optimizer: Any,
             for _ in range(cfg.grad_accum):
                 batch = next(batches).to(device)
                 with autocast:
-                    loss = step_loss(model, batch, cfg.stage) / cfg.grad_accum
+                    loss = step_loss(model, batch, cfg.stage, cfg.referent_loss) / cfg.grad_accum
                 loss.backward()
                 window_loss += float(loss.detach()) * cfg.grad_accum
                 window_n += 1
@@ -323,7 +342,7 @@ def parse_args(argv: Sequence[str]) -> TrainConfig:
                        ("warmup-steps", int), ("seed", int), ("save-every", int), ("log-every", int),
                        ("max-len", int), ("tokenizer-texts", int), ("num-threads", int),
                        ("vision-lr-scale", float), ("max-turns", int), ("label-prob", float),
-                       ("data-workers", int)):  # fmt: skip
+                       ("data-workers", int), ("referent-loss", float)):  # fmt: skip
         p.add_argument(f"--{name}", type=kind, default=None)
     p.add_argument("--tasks", type=lambda v: tuple(t.strip() for t in v.split(",") if t.strip()), default=None,
                    help="sft only: comma-separated synthetic tasks to train on (default: all seven), "

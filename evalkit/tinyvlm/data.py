@@ -130,16 +130,22 @@ def collate_prompts(prompts: Sequence[list[int]], pixel_values: torch.Tensor | N
     return Batch(ids, mask, None, pixel_values)
 
 
+def resize_to_multiple(square: np.ndarray, grid: int) -> np.ndarray:
+    """An ``(S, S)`` map resized (nearest) up to the next multiple of ``grid`` when S is not one."""
+    size = square.shape[0]
+    if size % grid == 0:
+        return square
+    target = grid * (size // grid + 1)
+    idx = (np.arange(target) * (size / target)).astype(int)
+    return square[np.ix_(idx, idx)]
+
+
 def token_shares(mask: np.ndarray, side: int) -> np.ndarray:
     """The share of ``mask``'s pixels under each cell of a ``side x side`` split, row-major
     ``(side*side,)`` summing to 1 (the visual tokens' layout after the pixel shuffle); the mask is
     first resized (nearest) to a multiple of ``side``."""
-    size = mask.shape[0]
-    if size % side:
-        idx = (np.arange(side * (size // side + 1)) * size / (side * (size // side + 1))).astype(int)
-        mask = mask[np.ix_(idx, idx)]
-        size = mask.shape[0]
-    cell = size // side
+    mask = resize_to_multiple(mask, side)
+    cell = mask.shape[0] // side
     counts = mask.astype(np.float64).reshape(side, cell, side, cell).sum(axis=(1, 3)).reshape(-1)
     total = counts.sum()
     if total == 0:
@@ -173,12 +179,8 @@ def patch_majority(label_map: np.ndarray, grid: int) -> np.ndarray:
     """Most frequent value in each cell of a ``grid x grid`` split of an ``(S, S)`` int map,
     row-major ``(grid*grid,)`` (ties -> smallest value). Maps are first resized (nearest) to a
     multiple of ``grid``."""
+    label_map = resize_to_multiple(label_map, grid)
     size = label_map.shape[0]
-    if size % grid:
-        step = size / (grid * (size // grid + 1))
-        idx = (np.arange(grid * (size // grid + 1)) * step).astype(int)
-        label_map = label_map[np.ix_(idx, idx)]
-        size = label_map.shape[0]
     cell = size // grid
     blocks = label_map.reshape(grid, cell, grid, cell).transpose(0, 2, 1, 3).reshape(grid * grid, cell * cell)
     low = int(blocks.min())

@@ -164,6 +164,34 @@ def test_mmbench_text_replies_are_the_true_option_unless_read_as_another_letter(
     assert option_text_reply({"answer": "A", "A": "1", "B": "11", "C": "2", "D": "3"}) == "1"
 
 
+@pytest.mark.parametrize("mode", ["official", "robust"])
+def test_ref_box_replies_echo_the_expression_and_score_like_the_bare_box(mode: str) -> None:
+    from evalkit.scoring.base import ScoringContext, get_scorer
+
+    row = {"answer": ["the small red circle", "the circle"], "bbox": [10.0, 20.0, 30.0, 40.0],
+           "image_width": 96, "image_height": 96}  # fmt: skip
+    rng = np.random.default_rng(0)
+    bare = target_text("shapes_refcoco", row, rng)
+    ref = target_text("shapes_refcoco", row, rng, box_reply="ref")
+    assert bare == "<box>(104,208),(417,625)</box>"
+    assert ref == f"<ref>the small red circle</ref>{bare}"  # the expression the prompt asks for
+    scored = get_scorer("grounding").score([row, row], [bare, ref], ScoringContext(mode)).per_sample
+    assert scored[0] == scored[1] and scored[1]["hit"] is True and scored[1]["iou"] > 0.97
+
+
+def test_sft_grounding_turns_follow_box_reply() -> None:
+    mix = {"tasks": ("shapes_refcoco", "box_drill"), "max_turns": 3}
+    bare = list(itertools.islice(iter_training_examples("sft", seed=0, image_size=64, **mix), 6))
+    ref = list(
+        itertools.islice(iter_training_examples("sft", seed=0, image_size=64, box_reply="ref", **mix), 6)
+    )
+    for b, r in zip(bare, ref, strict=True):
+        assert [u for u, _ in b.turns] == [u for u, _ in r.turns]  # same questions, same order
+        for (user, box), (_, reply) in zip(b.turns, r.turns, strict=True):
+            expression = user.split("<ref>")[1].split("</ref>")[0]
+            assert box.startswith("<box>") and reply == f"<ref>{expression}</ref>{box}"
+
+
 def test_sft_mmbench_turns_follow_choice_reply() -> None:
     mix = {"tasks": ("shapes_mmbench", "choice_drill"), "max_turns": 1}
     letters = list(itertools.islice(iter_training_examples("sft", seed=0, image_size=64, **mix), 6))
@@ -178,7 +206,8 @@ def test_sft_mmbench_turns_follow_choice_reply() -> None:
 @pytest.mark.parametrize(("kwargs", "message"), [({"tasks": ("shapes_nope",)}, "unknown sft task"),
                                                  ({"tasks": ()}, "none given"),
                                                  ({"max_turns": 0}, "max_turns must be >= 1"),
-                                                 ({"choice_reply": "word"}, "choice_reply must be")])  # fmt: skip
+                                                 ({"choice_reply": "word"}, "choice_reply must be"),
+                                                 ({"box_reply": "xyxy"}, "box_reply must be")])  # fmt: skip
 def test_bad_sft_mix_is_rejected(kwargs: dict[str, Any], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         next(iter_training_examples("sft", seed=0, image_size=64, **kwargs))

@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+import torch
 
 from evalkit.synthetic.training import SFT_BLOCK, iter_training_examples, training_blocks
 from evalkit.tinyvlm.stream import examples, ordered_parallel_map
@@ -51,3 +52,18 @@ def test_parallel_map_keeps_order_on_an_endless_input_and_raises_worker_errors()
         list(ordered_parallel_map(math.sqrt, [4, -1, 9], 2))
     with pytest.raises(ValueError, match="workers"):
         examples("sft", 0, 48, workers=-1)
+
+
+def test_referent_masks_are_collated_only_when_a_referent_loss_needs_them() -> None:
+    from evalkit.tinyvlm.config import preset
+    from evalkit.tinyvlm.stream import text_batch
+    from evalkit.tinyvlm.tokenizer import train_tokenizer
+
+    cfg = preset("tiny")
+    chunk = list(itertools.islice(iter_training_examples("sft", seed=0, image_size=cfg.image_size,
+                                                         tasks=("box_drill", "shapes_pope")), 4))  # fmt: skip
+    tokenizer = train_tokenizer([u + a for e in chunk for u, a in e.turns] * 5, vocab_size=300)
+    with_masks = text_batch(chunk, cfg, tokenizer, max_len=320)
+    without = text_batch(chunk, cfg, tokenizer, max_len=320, referents=False)
+    assert with_masks.referents is not None and len(with_masks.referents.rows) >= 2  # the drill's turns
+    assert without.referents is None and torch.equal(with_masks.input_ids, without.input_ids)

@@ -164,14 +164,20 @@ def test_sft_data_mix_reaches_the_example_stream(fake_data: None, tmp_path: Path
 
 def test_cli_data_mix_flags_are_parsed_and_only_for_sft(tmp_path: Path) -> None:
     cfg = parse_args(["--stage", "sft", "--out", str(tmp_path), "--tasks", "shapes_caption, shapes_vqa",
-                      "--max-turns", "6", "--choice-reply", "text"])  # fmt: skip
+                      "--max-turns", "6", "--choice-reply", "text", "--box-reply", "ref"])  # fmt: skip
     assert cfg.tasks == ("shapes_caption", "shapes_vqa") and cfg.max_turns == 6 and cfg.choice_reply == "text"
+    assert cfg.data_mix() == {"tasks": ("shapes_caption", "shapes_vqa"), "max_turns": 6, "choice_reply": "text",
+                              "box_reply": "ref"}  # fmt: skip
     with pytest.raises(ValueError, match="use them with --stage sft"):
         parse_args(["--stage", "align", "--out", str(tmp_path), "--tasks", "shapes_caption"])
     with pytest.raises(ValueError, match="use them with --stage sft"):
         parse_args(["--stage", "align", "--out", str(tmp_path), "--choice-reply", "text"])
+    with pytest.raises(ValueError, match="use them with --stage sft"):
+        parse_args(["--stage", "vision", "--out", str(tmp_path), "--box-reply", "ref"])
     with pytest.raises(SystemExit):
         parse_args(["--stage", "sft", "--out", str(tmp_path), "--choice-reply", "word"])
+    with pytest.raises(SystemExit):
+        parse_args(["--stage", "sft", "--out", str(tmp_path), "--box-reply", "xyxy"])
     vision = parse_args(["--stage", "vision", "--out", str(tmp_path), "--label-prob", "0.9"])
     assert vision.label_prob == 0.9 and vision.data_mix() == {"label_prob": 0.9}
     with pytest.raises(ValueError, match="use it with --stage vision"):

@@ -34,6 +34,7 @@ from evalkit.synthetic.suite import scene_row_groups
 
 STAGES = ("vision", "align", "sft")
 CHOICE_REPLIES = ("letter", "text")  # how MMBench-format questions are answered in training
+BOX_REPLIES = ("box", "ref")  # grounding replies: the box alone, or Qwen-VL's <ref>expression</ref><box>
 NUM_SHAPE_IDS = len(SHAPES) + 1  # 0 = background, k = SHAPES[k - 1]
 NUM_COLOR_IDS = len(COLOR_NAMES) + 1  # 0 = background, k = COLOR_NAMES[k - 1]
 NUM_SIZE_IDS = len(SIZE_NAMES) + 1  # 0 = background, k = SIZE_NAMES[k - 1]
@@ -110,17 +111,24 @@ def option_text_reply(row: Mapping[str, Any]) -> str:
 
 
 def target_text(
-    task: str, row: Mapping[str, Any], rng: np.random.Generator, choice_reply: str = "letter"
+    task: str,
+    row: Mapping[str, Any],
+    rng: np.random.Generator,
+    choice_reply: str = "letter",
+    box_reply: str = "box",
 ) -> str:
     """The reply a perfect model gives to ``row`` of ``task`` (what that task's scorer accepts);
     ``choice_reply="text"`` answers MMBench questions with the true option's text instead of its
-    letter (:func:`option_text_reply`)."""
+    letter (:func:`option_text_reply`); ``box_reply="ref"`` answers grounding questions as Qwen-VL
+    does, ``<ref>expression</ref><box>...</box>``: the expression is echoed right before the
+    coordinates (the grounding parser reads the first box, so the score is the same)."""
     if task == "shapes_mmbench" and choice_reply == "text":
         return option_text_reply(row)
     if task == "shapes_vqa":
         return str(row["multiple_choice_answer"])
     if task == "shapes_refcoco":
-        return grounding_answer(row["bbox"], row["image_width"], row["image_height"])
+        box = grounding_answer(row["bbox"], row["image_width"], row["image_height"])
+        return f"<ref>{row['answer'][0]}</ref>{box}" if box_reply == "ref" else box
     if task == "shapes_caption":
         return pick(rng, list(row["references"]))
     return str(row["answer"])  # mme Yes/No, pope yes/no, mmbench / mmmu letter, mmmu open number
@@ -145,13 +153,14 @@ def sft_example(
     rng: np.random.Generator,
     max_turns: int = MAX_TURNS,
     choice_reply: str = "letter",
+    box_reply: str = "box",
 ) -> TrainingExample:
     """Up to ``max_turns`` turns about one scene: one random circular copy for MMBench, and
     for RefCOCO one turn per expression (the eval prompt grounds ``answer[0]`` only)."""
     if task == "shapes_refcoco":
         rows = [{**row, "answer": [expression]} for row in rows for expression in row["answer"]]
     chosen = [pick(rng, rows)] if task == "shapes_mmbench" else shuffled(rng, rows)[:max_turns]
-    return conversation_example(task, [(task, row) for row in chosen], rng, choice_reply)
+    return conversation_example(task, [(task, row) for row in chosen], rng, choice_reply, box_reply)
 
 
 def conversation_example(
@@ -159,6 +168,7 @@ def conversation_example(
     drilled: list[tuple[str, dict[str, Any]]],
     rng: np.random.Generator,
     choice_reply: str = "letter",
+    box_reply: str = "box",
 ) -> TrainingExample:
     """``(eval task, row)`` pairs about one scene as one conversation (a drill's questions, or
     one task's rows), each prompted by its eval task and answered with its scorer's target."""
@@ -166,7 +176,7 @@ def conversation_example(
     image = None
     for eval_task, row in drilled:
         prompt, image = _prompted(eval_task, row)
-        turns.append((prompt, target_text(eval_task, row, rng, choice_reply)))
+        turns.append((prompt, target_text(eval_task, row, rng, choice_reply, box_reply)))
     assert image is not None
     referents = tuple(row.get(REFERENT_KEY) for _, row in drilled)
     return TrainingExample(image=image, turns=tuple(turns), task=task,
@@ -203,7 +213,13 @@ def _align_block(block: int, seed: int, image_size: int) -> list[TrainingExample
 
 
 def _sft_block(
-    block: int, seed: int, image_size: int, tasks: tuple[str, ...], max_turns: int, choice_reply: str
+    block: int,
+    seed: int,
+    image_size: int,
+    tasks: tuple[str, ...],
+    max_turns: int,
+    choice_reply: str,
+    box_reply: str,
 ) -> list[TrainingExample]:
     """Round-robin over ``tasks``; a task named ``r`` times is weighted ``r``-fold, its k-th
     mention at block position ``j`` taking scene ``j * r + k`` of the task's stream (so every
@@ -220,9 +236,9 @@ def _sft_block(
             local = j * repeats[task] + k
             rng = scene_rng(f"sft_pick_{task}", seed, "train", block * SFT_BLOCK * repeats[task] + local)
             if task in DRILLS:
-                out.append(conversation_example(task, groups[task][local], rng, choice_reply))
+                out.append(conversation_example(task, groups[task][local], rng, choice_reply, box_reply))
             else:
-                out.append(sft_example(task, groups[task][local], rng, max_turns, choice_reply))
+                out.append(sft_example(task, groups[task][local], rng, max_turns, choice_reply, box_reply))
     return out
 
 
@@ -247,20 +263,24 @@ def training_blocks(
     tasks: Sequence[str] | None = None,
     max_turns: int = MAX_TURNS,
     choice_reply: str = "letter",
+    box_reply: str = "box",
     label_prob: float | None = None,
 ) -> Callable[[int], list[TrainingExample]]:
     """The stage's stream as blocks: ``fn(b)`` returns the ``b``-th block of examples, each
     block independent of the others, and the stream is blocks 0, 1, 2, ... in order, so blocks
     may be rendered in parallel (worker processes: ``fn`` pickles) without changing the stream.
     For ``sft``, ``tasks`` picks the task mix (a curriculum can start with captions alone),
-    ``max_turns`` the questions asked about one image and ``choice_reply`` whether MMBench
-    questions are answered with the letter or the option's text. For ``vision``, ``label_prob``
+    ``max_turns`` the questions asked about one image, ``choice_reply`` whether MMBench
+    questions are answered with the letter or the option's text and ``box_reply`` whether
+    grounding replies echo the expression (:func:`target_text`). For ``vision``, ``label_prob``
     is the chance that a shape able to bear a letter does (None: :data:`VISION_CONFIG`'s).
     ValueError names a bad argument at once."""
     if max_turns < 1:
         raise ValueError(f"max_turns must be >= 1, got {max_turns}")
     if choice_reply not in CHOICE_REPLIES:
         raise ValueError(f"choice_reply must be one of {', '.join(CHOICE_REPLIES)}, got {choice_reply!r}")
+    if box_reply not in BOX_REPLIES:
+        raise ValueError(f"box_reply must be one of {', '.join(BOX_REPLIES)}, got {box_reply!r}")
     if label_prob is not None and not 0.0 <= label_prob <= 1.0:
         raise ValueError(f"label_prob must be in [0, 1], got {label_prob}")
     if stage == "vision":
@@ -269,7 +289,7 @@ def training_blocks(
         return partial(_align_block, seed=seed, image_size=image_size)
     if stage == "sft":
         return partial(_sft_block, seed=seed, image_size=image_size, tasks=sft_task_mix(tasks),
-                       max_turns=max_turns, choice_reply=choice_reply)  # fmt: skip
+                       max_turns=max_turns, choice_reply=choice_reply, box_reply=box_reply)  # fmt: skip
     raise ValueError(f"unknown training stage {stage!r}; use one of {', '.join(STAGES)}")
 
 

@@ -115,18 +115,20 @@ def vision_batch(chunk: list[Any], cfg: VLMConfig) -> Batch:
     return Batch(empty, empty, None, pixels, patch_labels)
 
 
-def text_batch(chunk: list[Any], cfg: VLMConfig, tokenizer: VLMTokenizer, max_len: int) -> Batch:
-    """Right-padded conversation batch with the images' pixels (and the referents of turns that
-    name one object, for ``--referent-loss``)."""
+def text_batch(
+    chunk: list[Any], cfg: VLMConfig, tokenizer: VLMTokenizer, max_len: int, referents: bool = True
+) -> Batch:
+    """Right-padded conversation batch with the images' pixels (and, when ``referents``, the
+    referents of turns that name one object, for ``--referent-loss``)."""
     encoded = [encode_conversation(tokenizer, ex.turns, cfg.num_visual_tokens, max_len) for ex in chunk]
     pixels = images_to_tensor([ex.image for ex in chunk], cfg.image_size)
     batch = collate_training(encoded, pixels, tokenizer.pad_id)
     named = [getattr(ex, "referents", ()) for ex in chunk]
-    if not any(named):
+    if not referents or not any(named):
         return batch
     side = cfg.grid // cfg.shuffle
-    referents = collate_referents(encoded, named, tokenizer.token_id(ASSISTANT), side)
-    return dataclasses.replace(batch, referents=referents)
+    collated = collate_referents(encoded, named, tokenizer.token_id(ASSISTANT), side)
+    return dataclasses.replace(batch, referents=collated)
 
 
 def chunks(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
@@ -145,11 +147,13 @@ def stage_batches(
     seed: int,
     max_len: int,
     workers: int = 0,
+    referents: bool = True,
     **mix: Any,
 ) -> Iterator[Batch]:
     """Endless batches for ``stage`` rendered at the model's image size (a finite stream is
     restarted with the next seed) in ``workers`` processes (0: this one). Text stages need the
-    tokenizer; ``mix`` goes to :func:`examples`."""
+    tokenizer; ``referents=False`` skips collating referent masks (no referent loss to feed);
+    ``mix`` goes to :func:`examples`."""
     if stage != "vision" and tokenizer is None:
         raise ValueError(f"stage {stage!r} needs a tokenizer")
     for epoch in itertools.count():
@@ -160,6 +164,6 @@ def stage_batches(
                     yield vision_batch(chunk, cfg)
                 else:
                     assert tokenizer is not None  # checked above
-                    yield text_batch(chunk, cfg, tokenizer, max_len)
+                    yield text_batch(chunk, cfg, tokenizer, max_len, referents)
         finally:
             close_iterator(stream)  # worker processes stop with the consumer, not at exit

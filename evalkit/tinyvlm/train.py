@@ -23,7 +23,7 @@ from typing import Any
 import torch
 
 from evalkit.synthetic.drills import DRILLS
-from evalkit.synthetic.training import CHOICE_REPLIES
+from evalkit.synthetic.training import BOX_REPLIES, CHOICE_REPLIES
 from evalkit.tinyvlm import curves
 from evalkit.tinyvlm.config import VLMConfig, preset
 from evalkit.tinyvlm.data import Batch
@@ -72,6 +72,7 @@ class TrainConfig:
     tasks: tuple[str, ...] | None = None  # sft task mix; None = every synthetic task
     max_turns: int | None = None  # sft questions per image; None = the generator's default (3)
     choice_reply: str | None = None  # sft: MMBench replies "letter" (default) or the option's "text"
+    box_reply: str | None = None  # sft: grounding replies "box" (default) or "ref" (<ref>expr</ref><box>)
     label_prob: float | None = None  # vision: chance a letter-bearing shape has one; None = 0.3
     seed: int = 0
     save_every: int = 200
@@ -92,8 +93,9 @@ class TrainConfig:
             raise ValueError("steps, grad_accum and batch_size must be >= 1")
         if self.data_workers < 0:
             raise ValueError(f"--data-workers must be >= 0, got {self.data_workers}")
-        if self.stage != "sft" and (self.tasks, self.max_turns, self.choice_reply) != (None, None, None):
-            raise ValueError("--tasks, --max-turns and --choice-reply choose the sft data mix; "
+        sft_mix = (self.tasks, self.max_turns, self.choice_reply, self.box_reply)
+        if self.stage != "sft" and sft_mix != (None,) * len(sft_mix):
+            raise ValueError("--tasks, --max-turns, --choice-reply and --box-reply choose the sft data mix; "
                              "use them with --stage sft")  # fmt: skip
         if self.referent_loss < 0 or (self.referent_loss and self.stage != "sft"):
             raise ValueError("--referent-loss is a non-negative weight for --stage sft")
@@ -109,6 +111,8 @@ class TrainConfig:
             mix["max_turns"] = self.max_turns
         if self.choice_reply is not None:
             mix["choice_reply"] = self.choice_reply
+        if self.box_reply is not None:
+            mix["box_reply"] = self.box_reply
         if self.label_prob is not None:
             mix["label_prob"] = self.label_prob
         return mix
@@ -286,7 +290,8 @@ def train(cfg: TrainConfig) -> Path:
         (cfg.out / "loss.csv").unlink(missing_ok=True)
     cfg.out.mkdir(parents=True, exist_ok=True)
     batches = stage_batches(cfg.stage, model.config, tokenizer, cfg.batch_size, seed=cfg.seed * 1_000_003 + start,
-                            max_len=cfg.max_len, workers=cfg.data_workers, **cfg.data_mix())  # fmt: skip
+                            max_len=cfg.max_len, workers=cfg.data_workers, referents=bool(cfg.referent_loss),
+                            **cfg.data_mix())  # fmt: skip
     try:
         run_loop(model, tokenizer, optimizer, params, batches, cfg, start, device)
     finally:
@@ -351,6 +356,9 @@ def parse_args(argv: Sequence[str]) -> TrainConfig:
     p.add_argument("--choice-reply", choices=CHOICE_REPLIES, default=None,
                    help="sft only: answer MMBench questions with the option's letter (default) or its "
                         "text, which VLMEvalKit's official matcher maps back to the letter")  # fmt: skip
+    p.add_argument("--box-reply", choices=BOX_REPLIES, default=None,
+                   help="sft only: answer grounding questions with the box alone (default) or, as Qwen-VL "
+                        "does, <ref>expression</ref><box>(x1,y1),(x2,y2)</box>")  # fmt: skip
     p.add_argument("--device", default="auto")
     p.add_argument("--resume", action="store_true")
     p.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",

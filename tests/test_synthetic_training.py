@@ -165,31 +165,42 @@ def test_mmbench_text_replies_are_the_true_option_unless_read_as_another_letter(
 
 
 @pytest.mark.parametrize("mode", ["official", "robust"])
-def test_ref_box_replies_echo_the_expression_and_score_like_the_bare_box(mode: str) -> None:
+def test_ref_and_padded_box_replies_score_like_the_bare_box(mode: str) -> None:
     from evalkit.scoring.base import ScoringContext, get_scorer
 
-    row = {"answer": ["the small red circle", "the circle"], "bbox": [10.0, 20.0, 30.0, 40.0],
+    row = {"answer": ["the small red circle", "the circle"], "bbox": [6.0, 20.0, 30.0, 40.0],
            "image_width": 96, "image_height": 96}  # fmt: skip
     rng = np.random.default_rng(0)
     bare = target_text("shapes_refcoco", row, rng)
     ref = target_text("shapes_refcoco", row, rng, box_reply="ref")
-    assert bare == "<box>(104,208),(417,625)</box>"
+    padded = target_text("shapes_refcoco", row, rng, box_reply="padded")
+    assert bare == "<box>(62,208),(375,625)</box>"
     assert ref == f"<ref>the small red circle</ref>{bare}"  # the expression the prompt asks for
-    scored = get_scorer("grounding").score([row, row], [bare, ref], ScoringContext(mode)).per_sample
-    assert scored[0] == scored[1] and scored[1]["hit"] is True and scored[1]["iou"] > 0.97
+    assert padded == "<box>(062,208),(375,625)</box>"  # the first digit is always the hundreds
+    scored = get_scorer("grounding").score([row] * 3, [bare, ref, padded], ScoringContext(mode)).per_sample
+    assert scored[0] == scored[1] == scored[2] and scored[0]["hit"] is True and scored[0]["iou"] > 0.97
+
+
+def test_padded_coordinates_have_three_digits_up_to_999() -> None:
+    assert grounding_answer([0.0, 0.0, 96.0, 9.0], 96, 96, padded=True) == "<box>(000,000),(999,094)</box>"
+    assert grounding_answer([0.0, 0.0, 96.0, 9.0], 96, 96) == "<box>(0,0),(1000,94)</box>"
 
 
 def test_sft_grounding_turns_follow_box_reply() -> None:
-    mix = {"tasks": ("shapes_refcoco", "box_drill"), "max_turns": 3}
-    bare = list(itertools.islice(iter_training_examples("sft", seed=0, image_size=64, **mix), 6))
-    ref = list(
-        itertools.islice(iter_training_examples("sft", seed=0, image_size=64, box_reply="ref", **mix), 6)
-    )
-    for b, r in zip(bare, ref, strict=True):
-        assert [u for u, _ in b.turns] == [u for u, _ in r.turns]  # same questions, same order
-        for (user, box), (_, reply) in zip(b.turns, r.turns, strict=True):
+    import re
+
+    def stream(**reply: str) -> list[Any]:
+        mix = {"tasks": ("shapes_refcoco", "box_drill"), "max_turns": 3}
+        return list(itertools.islice(iter_training_examples("sft", seed=0, image_size=64, **mix, **reply), 6))
+
+    bare, ref, padded = stream(), stream(box_reply="ref"), stream(box_reply="padded")
+    for b, r, p in zip(bare, ref, padded, strict=True):
+        assert [u for u, _ in b.turns] == [u for u, _ in r.turns] == [u for u, _ in p.turns]  # same questions
+        for (user, box), (_, reply), (_, three) in zip(b.turns, r.turns, p.turns, strict=True):
             expression = user.split("<ref>")[1].split("</ref>")[0]
             assert box.startswith("<box>") and reply == f"<ref>{expression}</ref>{box}"
+            assert re.fullmatch(r"<box>\(\d{3},\d{3}\),\(\d{3},\d{3}\)</box>", three)
+            assert re.findall(r"\d+", three) == [f"{min(int(v), 999):03d}" for v in re.findall(r"\d+", box)]
 
 
 def test_sft_mmbench_turns_follow_choice_reply() -> None:

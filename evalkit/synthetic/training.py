@@ -34,7 +34,7 @@ from evalkit.synthetic.suite import scene_row_groups
 
 STAGES = ("vision", "align", "sft")
 CHOICE_REPLIES = ("letter", "text")  # how MMBench-format questions are answered in training
-BOX_REPLIES = ("box", "ref")  # grounding replies: the box alone, or Qwen-VL's <ref>expression</ref><box>
+BOX_REPLIES = ("box", "ref", "padded")  # grounding replies: the box, Qwen-VL's <ref>expr</ref><box>, 3-digit
 NUM_SHAPE_IDS = len(SHAPES) + 1  # 0 = background, k = SHAPES[k - 1]
 NUM_COLOR_IDS = len(COLOR_NAMES) + 1  # 0 = background, k = COLOR_NAMES[k - 1]
 NUM_SIZE_IDS = len(SIZE_NAMES) + 1  # 0 = background, k = SIZE_NAMES[k - 1]
@@ -90,11 +90,13 @@ def dense_labels(scene: RenderedScene) -> DenseLabels:
     )
 
 
-def grounding_answer(bbox: list[float], width: int, height: int) -> str:
-    """``<box>(x1,y1),(x2,y2)</box>`` on Qwen-VL's 0-1000 grid from a COCO [x, y, w, h] pixel box."""
+def grounding_answer(bbox: list[float], width: int, height: int, padded: bool = False) -> str:
+    """``<box>(x1,y1),(x2,y2)</box>`` on Qwen-VL's 0-1000 grid from a COCO [x, y, w, h] pixel box;
+    ``padded``: every coordinate written with three digits, 0-999 (``(062,583),(354,875)``)."""
     x, y, w, h = bbox
-    x1, y1 = round(x / width * 1000), round(y / height * 1000)
-    x2, y2 = round((x + w) / width * 1000), round((y + h) / height * 1000)
+    values = (round(x / width * 1000), round(y / height * 1000),
+              round((x + w) / width * 1000), round((y + h) / height * 1000))  # fmt: skip
+    x1, y1, x2, y2 = (f"{min(v, 999):03d}" for v in values) if padded else values
     return f"<box>({x1},{y1}),({x2},{y2})</box>"
 
 
@@ -120,14 +122,16 @@ def target_text(
     """The reply a perfect model gives to ``row`` of ``task`` (what that task's scorer accepts);
     ``choice_reply="text"`` answers MMBench questions with the true option's text instead of its
     letter (:func:`option_text_reply`); ``box_reply="ref"`` answers grounding questions as Qwen-VL
-    does, ``<ref>expression</ref><box>...</box>``: the expression is echoed right before the
-    coordinates (the grounding parser reads the first box, so the score is the same)."""
+    does, ``<ref>expression</ref><box>...</box>`` (the expression echoed right before the
+    coordinates), and ``box_reply="padded"`` writes each coordinate with three digits, so the first
+    digit token always means hundreds ("62" and "625" both start with "6"; "062" does not). The
+    grounding parsers read either as the same box."""
     if task == "shapes_mmbench" and choice_reply == "text":
         return option_text_reply(row)
     if task == "shapes_vqa":
         return str(row["multiple_choice_answer"])
     if task == "shapes_refcoco":
-        box = grounding_answer(row["bbox"], row["image_width"], row["image_height"])
+        box = grounding_answer(row["bbox"], row["image_width"], row["image_height"], box_reply == "padded")
         return f"<ref>{row['answer'][0]}</ref>{box}" if box_reply == "ref" else box
     if task == "shapes_caption":
         return pick(rng, list(row["references"]))

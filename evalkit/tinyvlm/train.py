@@ -72,7 +72,7 @@ class TrainConfig:
     tasks: tuple[str, ...] | None = None  # sft task mix; None = every synthetic task
     max_turns: int | None = None  # sft questions per image; None = the generator's default (3)
     choice_reply: str | None = None  # sft: MMBench replies "letter" (default) or the option's "text"
-    box_reply: str | None = None  # sft: grounding replies "box" (default) or "ref" (<ref>expr</ref><box>)
+    box_reply: str | None = None  # sft: grounding replies "box" (default), "ref" or "padded" (BOX_REPLIES)
     label_prob: float | None = None  # vision: chance a letter-bearing shape has one; None = 0.3
     seed: int = 0
     save_every: int = 200
@@ -357,8 +357,9 @@ def parse_args(argv: Sequence[str]) -> TrainConfig:
                    help="sft only: answer MMBench questions with the option's letter (default) or its "
                         "text, which VLMEvalKit's official matcher maps back to the letter")  # fmt: skip
     p.add_argument("--box-reply", choices=BOX_REPLIES, default=None,
-                   help="sft only: answer grounding questions with the box alone (default) or, as Qwen-VL "
-                        "does, <ref>expression</ref><box>(x1,y1),(x2,y2)</box>")  # fmt: skip
+                   help="sft only: answer grounding questions with the box alone (default), as Qwen-VL "
+                        "does (<ref>expression</ref><box>(x1,y1),(x2,y2)</box>), or with three-digit "
+                        "coordinates, 0-999 (padded: <box>(062,583),(354,875)</box>)")  # fmt: skip
     p.add_argument("--device", default="auto")
     p.add_argument("--resume", action="store_true")
     p.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",

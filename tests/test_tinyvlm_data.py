@@ -8,6 +8,7 @@ import torch
 from PIL import Image
 
 from evalkit.tinyvlm.data import (
+    box_start_weights,
     collate_prompts,
     collate_referents,
     collate_training,
@@ -101,3 +102,29 @@ def test_referents_point_at_each_named_turns_answer_start(tokenizer: VLMTokenize
     assert torch.allclose(ref.targets, torch.full((3, 4), 0.25))
     cut = [encode_conversation(tokenizer, turns, 2, max_len=len(ids) - 4)]  # the 2nd turn's start is cut
     assert collate_referents(cut, [[None, full]], tokenizer.token_id(ASSISTANT), 2) is None
+
+
+def test_box_start_weights_mark_x1s_first_digit_of_each_box() -> None:
+    box, paren, d6, d2, comma, other = 5, 6, 7, 8, 9, 10
+    ids = torch.tensor(
+        [
+            [other, box, paren, d6, d2, comma, box, d6, d2],  # "<box>(62," then "<box>62" (merged paren)
+            [other, other, other, other, other, other, other, box, paren],
+        ]
+    )  # a box cut after "("
+    weights = box_start_weights(ids, box, [d6, d2], 3.0)
+    assert weights[0].tolist() == [1, 1, 1, 3, 1, 1, 1, 3, 1]
+    assert weights[1].tolist() == [1.0] * 9
+
+
+def test_box_start_weights_find_real_box_replies(tokenizer: VLMTokenizer) -> None:
+    from evalkit.tinyvlm.tokenizer import BOX_OPEN
+
+    boxes = train_tokenizer(["<box>(62,583),(354,875)</box> <box>(104,208),(417,625)</box> yes"] * 20,
+                            vocab_size=280)  # fmt: skip
+    ids, _ = encode_conversation(
+        boxes, [("Where?", "<box>(104,208),(417,625)</box>"), ("Red?", "yes")], 2, 100
+    )
+    weights = box_start_weights(torch.tensor([ids]), boxes.token_id(BOX_OPEN), boxes.digit_ids(), 5.0)
+    marked = [ids[k] for k in range(len(ids)) if weights[0, k] == 5.0]
+    assert len(marked) == 1 and boxes.decode(marked).lstrip("(").startswith("1")  # x1 = 104

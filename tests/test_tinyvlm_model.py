@@ -67,6 +67,26 @@ def test_loss_only_counts_labelled_positions() -> None:
     assert torch.allclose(loss, expected, atol=1e-6)
 
 
+def test_label_weights_weigh_positions_within_each_examples_mean() -> None:
+    model = micro_model()
+    ids = torch.tensor([[9, 10, 11, 12], [9, 13, 14, 15]])
+    mask = torch.ones_like(ids)
+    labels = torch.tensor([[IGNORE_INDEX, IGNORE_INDEX, 11, 12], [IGNORE_INDEX, 13, 14, 15]])
+    logits = model(ids, mask).logits
+    assert logits is not None
+    per_token = torch.nn.functional.cross_entropy(
+        logits[:, :-1].transpose(1, 2), ids[:, 1:], reduction="none"
+    )
+    weights = torch.tensor([[1.0, 1.0, 4.0, 1.0], [1.0, 1.0, 1.0, 1.0]])
+    first = (4 * per_token[0, 1] + per_token[0, 2]) / 5  # the weight-4 token counts four times
+    expected = (first + per_token[1].mean()) / 2  # examples still weigh one each
+    loss = model(ids, mask, labels=labels, label_weights=weights).loss
+    assert loss is not None and torch.allclose(loss, expected, atol=1e-6)
+    unweighted = model(ids, mask, labels=labels).loss
+    ones = model(ids, mask, labels=labels, label_weights=torch.ones(2, 4)).loss
+    assert unweighted is not None and ones is not None and torch.allclose(unweighted, ones, atol=1e-7)
+
+
 def test_left_padding_does_not_shift_positions() -> None:
     mask = torch.tensor([[0, 0, 1, 1, 1], [1, 1, 1, 1, 1]])
     assert position_ids_from_mask(mask).tolist() == [[0, 0, 0, 1, 2], [0, 1, 2, 3, 4]]

@@ -67,3 +67,21 @@ def test_referent_masks_are_collated_only_when_a_referent_loss_needs_them() -> N
     without = text_batch(chunk, cfg, tokenizer, max_len=320, referents=False)
     assert with_masks.referents is not None and len(with_masks.referents.rows) >= 2  # the drill's turns
     assert without.referents is None and torch.equal(with_masks.input_ids, without.input_ids)
+
+
+def test_box_start_weight_marks_one_label_per_grounding_turn() -> None:
+    from evalkit.tinyvlm.config import preset
+    from evalkit.tinyvlm.stream import text_batch
+    from evalkit.tinyvlm.tokenizer import train_tokenizer
+
+    cfg = preset("tiny")
+    chunk = list(itertools.islice(iter_training_examples("sft", seed=1, image_size=cfg.image_size,
+                                                         tasks=("box_drill", "shapes_pope")), 6))  # fmt: skip
+    tokenizer = train_tokenizer([u + a for e in chunk for u, a in e.turns] * 5, vocab_size=300)
+    plain = text_batch(chunk, cfg, tokenizer, max_len=400)  # no turn cut
+    weighted = text_batch(chunk, cfg, tokenizer, max_len=400, box_start_weight=4.0)
+    assert plain.label_weights is None and weighted.label_weights is not None
+    n_boxes = sum(reply.startswith("<box>") for e in chunk for _, reply in e.turns)
+    marked = weighted.label_weights == 4.0
+    assert n_boxes >= 3 and int(marked.sum()) == n_boxes
+    assert plain.labels is not None and bool((plain.labels[marked] != -100).all())  # learned reply tokens

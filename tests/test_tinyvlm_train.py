@@ -178,6 +178,13 @@ def test_cli_data_mix_flags_are_parsed_and_only_for_sft(tmp_path: Path) -> None:
         parse_args(["--stage", "sft", "--out", str(tmp_path), "--choice-reply", "word"])
     with pytest.raises(SystemExit):
         parse_args(["--stage", "sft", "--out", str(tmp_path), "--box-reply", "xyxy"])
+    assert (
+        parse_args(["--stage", "sft", "--out", str(tmp_path), "--box-start-weight", "4"]).box_start_weight
+        == 4.0
+    )
+    for stage, weight in (("align", "4"), ("sft", "0")):
+        with pytest.raises(ValueError, match="--box-start-weight is a positive weight"):
+            parse_args(["--stage", stage, "--out", str(tmp_path), "--box-start-weight", weight])
     vision = parse_args(["--stage", "vision", "--out", str(tmp_path), "--label-prob", "0.9"])
     assert vision.label_prob == 0.9 and vision.data_mix() == {"label_prob": 0.9}
     with pytest.raises(ValueError, match="use it with --stage vision"):

@@ -62,8 +62,9 @@ def encode_prompt(tokenizer: VLMTokenizer, prompt: str, n_image_tokens: int) -> 
 @dataclass(frozen=True)
 class Batch:
     """Model inputs: ``input_ids``/``attention_mask``/``labels`` ``(B, T)``, ``pixel_values``
-    ``(B, 3, S, S)``, for the vision stage ``patch_labels`` name -> ``(B, N)``, and for turns
-    that name one object, ``referents`` (where each answer starts and the object's tokens)."""
+    ``(B, 3, S, S)``, for the vision stage ``patch_labels`` name -> ``(B, N)``, for turns
+    that name one object, ``referents`` (where each answer starts and the object's tokens), and
+    optionally ``label_weights`` ``(B, T)``: how much each label position's loss counts."""
 
     input_ids: torch.Tensor
     attention_mask: torch.Tensor
@@ -71,6 +72,7 @@ class Batch:
     pixel_values: torch.Tensor | None
     patch_labels: Mapping[str, torch.Tensor] | None = None
     referents: Referents | None = None
+    label_weights: torch.Tensor | None = None
 
     def to(self, device: str | torch.device) -> Batch:
         def move(t: Any) -> Any:
@@ -86,6 +88,7 @@ class Batch:
             move(self.pixel_values),
             labels,
             move(self.referents),
+            move(self.label_weights),
         )
 
     @property
@@ -121,6 +124,24 @@ def collate_training(
     labels = pad_sequences([e[1] for e in encoded], IGNORE_INDEX, left=False)
     mask = attention_from_lengths([len(e[0]) for e in encoded], ids.shape[1], left=False)
     return Batch(ids, mask, labels, pixel_values)
+
+
+def box_start_weights(
+    input_ids: torch.Tensor, box_open: int, digit_ids: Sequence[int], weight: float
+) -> torch.Tensor:
+    """``(B, T)`` label weights: ``weight`` on the first token with a digit among the two after
+    each ``<box>`` (x1's first digit, after ``(``), 1 elsewhere. Under teacher forcing that token
+    is the only one of a box that must pick the object the expression names (the later ones can
+    follow the digits already written), so it carries almost all of grounding's binding signal,
+    yet counts 1/18 of a box reply."""
+    weights = torch.ones(input_ids.shape, dtype=torch.float32)
+    is_digit = torch.isin(input_ids, torch.as_tensor(list(digit_ids), dtype=input_ids.dtype))
+    opens = input_ids == box_open
+    first = torch.zeros_like(opens)
+    first[:, 1:] = opens[:, :-1] & is_digit[:, 1:]
+    first[:, 2:] |= opens[:, :-2] & ~is_digit[:, 1:-1] & is_digit[:, 2:]
+    weights[first] = weight
+    return weights
 
 
 def collate_prompts(prompts: Sequence[list[int]], pixel_values: torch.Tensor | None, pad_id: int) -> Batch:

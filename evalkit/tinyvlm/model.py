@@ -164,11 +164,13 @@ class VisionPangu(nn.Module):
         pixel_values: torch.Tensor | None = None,
         labels: torch.Tensor | None = None,
         referents: Referents | None = None,
+        label_weights: torch.Tensor | None = None,
     ) -> VLMOutput:
         """Next-token loss over positions whose label is not -100 (logits only computed there),
         averaged per example, then over examples: a one-word yes/no answer weighs as much as a
-        long caption (a plain token mean lets captions drown out the short answers). With
-        ``referents``, also :meth:`referent_loss` (returned apart, for the trainer to weigh)."""
+        long caption (a plain token mean lets captions drown out the short answers); with
+        ``label_weights`` ``(B, T)`` each example's mean is weighted by them. With ``referents``,
+        also :meth:`referent_loss` (returned apart, for the trainer to weigh)."""
         embeds = self.embed(input_ids, pixel_values)
         referent_loss = None
         if referents is not None and len(referents.rows):
@@ -186,9 +188,12 @@ class VisionPangu(nn.Module):
         keep = targets != IGNORE_INDEX
         logits = head(hidden[:, :-1][keep])  # (K, V)
         token_loss = F.cross_entropy(logits.float(), targets[keep], reduction="none")  # (K,)
+        weights = torch.ones_like(token_loss) if label_weights is None else label_weights[:, 1:][keep].float()
         rows = keep.nonzero()[:, 0]  # the example each kept position belongs to
-        per_example = torch.zeros(keep.shape[0], device=token_loss.device).index_add_(0, rows, token_loss)
-        counts = keep.sum(dim=1)
+        per_example = torch.zeros(keep.shape[0], device=token_loss.device).index_add_(
+            0, rows, token_loss * weights
+        )
+        counts = torch.zeros(keep.shape[0], device=token_loss.device).index_add_(0, rows, weights)
         answered = counts > 0
         loss = (per_example[answered] / counts[answered]).mean()
         return VLMOutput(loss=loss, logits=None, referent_loss=referent_loss)

@@ -21,13 +21,14 @@ import torch
 from evalkit.tinyvlm.config import VLMConfig
 from evalkit.tinyvlm.data import (
     Batch,
+    box_start_weights,
     collate_referents,
     collate_training,
     encode_conversation,
     images_to_tensor,
     patch_majority,
 )
-from evalkit.tinyvlm.tokenizer import ASSISTANT, VLMTokenizer
+from evalkit.tinyvlm.tokenizer import ASSISTANT, BOX_OPEN, VLMTokenizer
 
 
 def dense_maps(dense: Any) -> dict[str, np.ndarray]:
@@ -116,13 +117,23 @@ def vision_batch(chunk: list[Any], cfg: VLMConfig) -> Batch:
 
 
 def text_batch(
-    chunk: list[Any], cfg: VLMConfig, tokenizer: VLMTokenizer, max_len: int, referents: bool = True
+    chunk: list[Any],
+    cfg: VLMConfig,
+    tokenizer: VLMTokenizer,
+    max_len: int,
+    referents: bool = True,
+    box_start_weight: float = 1.0,
 ) -> Batch:
-    """Right-padded conversation batch with the images' pixels (and, when ``referents``, the
-    referents of turns that name one object, for ``--referent-loss``)."""
+    """Right-padded conversation batch with the images' pixels (when ``referents``, the
+    referents of turns that name one object, for ``--referent-loss``; with ``box_start_weight``
+    other than 1, label weights from :func:`box_start_weights`)."""
     encoded = [encode_conversation(tokenizer, ex.turns, cfg.num_visual_tokens, max_len) for ex in chunk]
     pixels = images_to_tensor([ex.image for ex in chunk], cfg.image_size)
     batch = collate_training(encoded, pixels, tokenizer.pad_id)
+    if box_start_weight != 1.0:
+        digits = tokenizer.digit_ids()
+        weights = box_start_weights(batch.input_ids, tokenizer.token_id(BOX_OPEN), digits, box_start_weight)
+        batch = dataclasses.replace(batch, label_weights=weights)
     named = [getattr(ex, "referents", ()) for ex in chunk]
     if not referents or not any(named):
         return batch
@@ -148,12 +159,13 @@ def stage_batches(
     max_len: int,
     workers: int = 0,
     referents: bool = True,
+    box_start_weight: float = 1.0,
     **mix: Any,
 ) -> Iterator[Batch]:
     """Endless batches for ``stage`` rendered at the model's image size (a finite stream is
     restarted with the next seed) in ``workers`` processes (0: this one). Text stages need the
     tokenizer; ``referents=False`` skips collating referent masks (no referent loss to feed);
-    ``mix`` goes to :func:`examples`."""
+    ``box_start_weight`` goes to :func:`text_batch`, ``mix`` to :func:`examples`."""
     if stage != "vision" and tokenizer is None:
         raise ValueError(f"stage {stage!r} needs a tokenizer")
     for epoch in itertools.count():
@@ -164,6 +176,6 @@ def stage_batches(
                     yield vision_batch(chunk, cfg)
                 else:
                     assert tokenizer is not None  # checked above
-                    yield text_batch(chunk, cfg, tokenizer, max_len, referents)
+                    yield text_batch(chunk, cfg, tokenizer, max_len, referents, box_start_weight)
         finally:
             close_iterator(stream)  # worker processes stop with the consumer, not at exit

@@ -83,6 +83,12 @@ class VLMTokenizer:
     def image_id(self) -> int:
         return self.token_id(IMAGE)
 
+    def digit_ids(self) -> list[int]:
+        """Ids of the tokens whose text holds a digit (byte-level BPE keeps ASCII digits as is)."""
+        return sorted(
+            i for token, i in self.tokenizer.get_vocab().items() if any(c in "0123456789" for c in token)
+        )
+
     def encode(self, text: str) -> list[int]:
         """Token ids of ``text`` (special tokens written literally are recognised)."""
         return list(self.tokenizer.encode(text, add_special_tokens=False).ids)

@@ -84,6 +84,9 @@ class TrainConfig:
     num_threads: int | None = None
     data_workers: int = 0  # processes rendering the synthetic stream (0: the trainer's own); same data
     referent_loss: float = 0.0  # sft: weight of the referent head's loss on drill turns naming one object
+    box_start_weight: float = (
+        1.0  # sft: loss weight of x1's first digit in box replies (data.box_start_weights)
+    )
     model_overrides: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -99,6 +102,8 @@ class TrainConfig:
                              "use them with --stage sft")  # fmt: skip
         if self.referent_loss < 0 or (self.referent_loss and self.stage != "sft"):
             raise ValueError("--referent-loss is a non-negative weight for --stage sft")
+        if self.box_start_weight <= 0 or (self.box_start_weight != 1.0 and self.stage != "sft"):
+            raise ValueError("--box-start-weight is a positive weight for --stage sft")
         if self.stage != "vision" and self.label_prob is not None:
             raise ValueError("--label-prob sets the vision stage's scenes; use it with --stage vision")
 
@@ -239,7 +244,8 @@ def step_loss(model: VisionPangu, batch: Batch, stage: str, referent_weight: flo
             raise ValueError("vision-stage batches need pixel_values and patch_labels")
         return model.dense_loss(batch.pixel_values, dict(batch.patch_labels))
     referents = batch.referents if referent_weight else None
-    out = model(batch.input_ids, batch.attention_mask, batch.pixel_values, batch.labels, referents)
+    out = model(batch.input_ids, batch.attention_mask, batch.pixel_values, batch.labels, referents,
+                batch.label_weights)  # fmt: skip
     assert out.loss is not None
     return out.loss if out.referent_loss is None else out.loss + referent_weight * out.referent_loss
 
@@ -291,7 +297,7 @@ def train(cfg: TrainConfig) -> Path:
     cfg.out.mkdir(parents=True, exist_ok=True)
     batches = stage_batches(cfg.stage, model.config, tokenizer, cfg.batch_size, seed=cfg.seed * 1_000_003 + start,
                             max_len=cfg.max_len, workers=cfg.data_workers, referents=bool(cfg.referent_loss),
-                            **cfg.data_mix())  # fmt: skip
+                            box_start_weight=cfg.box_start_weight, **cfg.data_mix())  # fmt: skip
     try:
         run_loop(model, tokenizer, optimizer, params, batches, cfg, start, device)
     finally:
@@ -347,7 +353,7 @@ def parse_args(argv: Sequence[str]) -> TrainConfig:
                        ("warmup-steps", int), ("seed", int), ("save-every", int), ("log-every", int),
                        ("max-len", int), ("tokenizer-texts", int), ("num-threads", int),
                        ("vision-lr-scale", float), ("max-turns", int), ("label-prob", float),
-                       ("data-workers", int), ("referent-loss", float)):  # fmt: skip
+                       ("data-workers", int), ("referent-loss", float), ("box-start-weight", float)):  # fmt: skip
         p.add_argument(f"--{name}", type=kind, default=None)
     p.add_argument("--tasks", type=lambda v: tuple(t.strip() for t in v.split(",") if t.strip()), default=None,
                    help="sft only: comma-separated synthetic tasks to train on (default: all seven), "

@@ -125,6 +125,6 @@ def test_box_start_weights_find_real_box_replies(tokenizer: VLMTokenizer) -> Non
     ids, _ = encode_conversation(
         boxes, [("Where?", "<box>(104,208),(417,625)</box>"), ("Red?", "yes")], 2, 100
     )
-    weights = box_start_weights(torch.tensor([ids]), boxes.token_id(BOX_OPEN), boxes.digit_ids(), 5.0)
+    weights = box_start_weights(torch.tensor([ids]), boxes.token_id(BOX_OPEN), boxes.digit_ids, 5.0)
     marked = [ids[k] for k in range(len(ids)) if weights[0, k] == 5.0]
     assert len(marked) == 1 and boxes.decode(marked).lstrip("(").startswith("1")  # x1 = 104

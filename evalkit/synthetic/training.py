@@ -275,8 +275,8 @@ def training_blocks(
     may be rendered in parallel (worker processes: ``fn`` pickles) without changing the stream.
     For ``sft``, ``tasks`` picks the task mix (a curriculum can start with captions alone),
     ``max_turns`` the questions asked about one image, ``choice_reply`` whether MMBench
-    questions are answered with the letter or the option's text and ``box_reply`` whether
-    grounding replies echo the expression (:func:`target_text`). For ``vision``, ``label_prob``
+    questions are answered with the letter or the option's text and ``box_reply`` how
+    grounding replies are written (:data:`BOX_REPLIES`, :func:`target_text`). For ``vision``, ``label_prob``
     is the chance that a shape able to bear a letter does (None: :data:`VISION_CONFIG`'s).
     ValueError names a bad argument at once."""
     if max_turns < 1:

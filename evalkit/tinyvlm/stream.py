@@ -131,8 +131,8 @@ def text_batch(
     pixels = images_to_tensor([ex.image for ex in chunk], cfg.image_size)
     batch = collate_training(encoded, pixels, tokenizer.pad_id)
     if box_start_weight != 1.0:
-        digits = tokenizer.digit_ids()
-        weights = box_start_weights(batch.input_ids, tokenizer.token_id(BOX_OPEN), digits, box_start_weight)
+        box_open = tokenizer.token_id(BOX_OPEN)
+        weights = box_start_weights(batch.input_ids, box_open, tokenizer.digit_ids, box_start_weight)
         batch = dataclasses.replace(batch, label_weights=weights)
     named = [getattr(ex, "referents", ()) for ex in chunk]
     if not referents or not any(named):

@@ -84,9 +84,7 @@ class TrainConfig:
     num_threads: int | None = None
     data_workers: int = 0  # processes rendering the synthetic stream (0: the trainer's own); same data
     referent_loss: float = 0.0  # sft: weight of the referent head's loss on drill turns naming one object
-    box_start_weight: float = (
-        1.0  # sft: loss weight of x1's first digit in box replies (data.box_start_weights)
-    )
+    box_start_weight: float = 1.0  # sft: loss weight of x1's first digit (data.box_start_weights)
     model_overrides: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:

@@ -26,8 +26,10 @@ app.add_typer(list_app, name="list")
 
 
 def fail(message: str, code: int = 2) -> NoReturn:
-    """Print one error line and exit."""
-    typer.echo(f"error: {message}", err=True)
+    """Print one error line (rank 0 only under torchrun) and exit with ``code``."""
+    from evalkit.cli_errors import report_error
+
+    report_error(message)
     raise typer.Exit(code)
 
 
@@ -169,7 +171,10 @@ def version() -> None:
 
 
 def main() -> None:
-    app()
+    """Console entry point: any failure ends as one ``error:`` line and a non-zero exit code."""
+    from evalkit.cli_errors import run_cli
+
+    sys.exit(run_cli(app, sys.argv[1:]))
 
 
 from evalkit import cli_reports, cli_train  # noqa: E402,F401  (register their commands on `app`)

@@ -49,11 +49,16 @@ def _key_values(items: list[str] | None) -> list[tuple[str, str]]:
 
 def check_parser_modes(cfg: RunConfig) -> None:
     """Fail before loading anything when a task's scorer lacks the requested parser mode."""
-    from evalkit.registry import default_registry
+    from evalkit.registry import TaskSpecError, UnknownNameError, default_registry
     from evalkit.scoring import get_scorer
 
     for spec in default_registry().expand(cfg.tasks):
-        modes = get_scorer(spec.scorer).modes
+        try:
+            modes = get_scorer(spec.scorer).modes
+        except UnknownNameError as exc:
+            raise TaskSpecError(
+                f"{spec.source_file}: task {spec.name!r}: {exc}; fix its 'scorer:' key"
+            ) from exc
         if cfg.parser not in modes:
             raise ValueError(f"task {spec.name!r} has parser modes {list(modes)}, not {cfg.parser!r}")
 

@@ -55,8 +55,15 @@ def agree_on_run_dir(run_dir: Path) -> Path:
     return Path(box[0])
 
 
+def local_rank() -> int:
+    return int(os.environ.get("LOCAL_RANK", "0"))
+
+
 def local_device() -> str | None:
-    """The GPU this rank should use (``cuda:<LOCAL_RANK>``) when launched, else None."""
+    """The device this rank should use when launched, else None: ``cuda:<LOCAL_RANK>`` where
+    CUDA exists, otherwise the CPU (the process group then runs on gloo)."""
     if not is_launched():
         return None
-    return f"cuda:{int(os.environ.get('LOCAL_RANK', '0'))}"
+    import torch
+
+    return f"cuda:{local_rank()}" if torch.cuda.is_available() else "cpu"

@@ -44,8 +44,18 @@ def unknown_name_error(kind: str, name: str, known: Iterable[str]) -> UnknownNam
     known = sorted(known)
     close = difflib.get_close_matches(name, known, n=3, cutoff=0.5)
     hint = f"did you mean {', '.join(close)}?" if close else f"known: {', '.join(known[:20])}"
-    listing = "evalkit list tasks" if kind == "task" else "evalkit list models"
-    return UnknownNameError(f"unknown {kind} {name!r}: {hint} (see `{listing}`)")
+    listing = {"task": " (see `evalkit list tasks`)", "model": " (see `evalkit list models`)"}.get(kind, "")
+    return UnknownNameError(f"unknown {kind} {name!r}: {hint}{listing}")
+
+
+@dataclass(frozen=True)
+class DatasetJoin:
+    """Columns joined in from another config of the same dataset: each row's ``column`` value
+    is looked up in that config's ``key`` column (GQA: questions' ``imageId`` -> images' ``id``)."""
+
+    name: str
+    column: str
+    key: str
 
 
 @dataclass(frozen=True)

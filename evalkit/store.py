@@ -28,6 +28,10 @@ class ResumeConflictError(RuntimeError):
     """A run folder holds records made with a different configuration."""
 
 
+class CorruptRecordError(ValueError):
+    """A complete line of a record file is not a record; the message names file and line."""
+
+
 def _dumps(obj: Any) -> str:
     return orjson.dumps(obj, option=orjson.OPT_SERIALIZE_NUMPY).decode()
 
@@ -113,13 +117,15 @@ class SampleLog:
 
     def scan(self) -> dict[int, LogEntry]:
         """Where the last record of each doc_id starts, and whether it holds a response; a torn
-        last line (a run killed mid-write) is cut off. Holds no records in memory."""
+        last line (a run killed mid-write: no newline) is cut off. A complete line that is not a
+        record raises :class:`CorruptRecordError` and leaves the file untouched, so no record
+        after it is lost. Holds no records in memory."""
         if not self.path.exists():
             return {}
         index: dict[int, LogEntry] = {}
         good_bytes = 0
         with self.path.open("rb") as fh:
-            for line in fh:
+            for line_no, line in enumerate(fh, start=1):
                 if not line.endswith(b"\n"):
                     break
                 try:
@@ -127,8 +133,11 @@ class SampleLog:
                     index[int(obj["doc_id"])] = LogEntry(
                         self.path, good_bytes, obj.get("response") is not None
                     )
-                except (ValueError, KeyError, TypeError):
-                    break
+                except (ValueError, KeyError, TypeError) as exc:
+                    raise CorruptRecordError(
+                        f"{self.path}: line {line_no} is not a sample record ({type(exc).__name__}); "
+                        "fix or delete that line (the other records are kept), then run again"
+                    ) from None
                 good_bytes += len(line)
         if good_bytes < self.path.stat().st_size:
             with self.path.open("r+b") as fh:

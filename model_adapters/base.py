@@ -17,6 +17,10 @@ from typing import Any
 from evalkit.types import BOX_FORMATS, GenerationRequest
 
 
+class ModelUnavailableError(RuntimeError):
+    """The model can neither be found locally nor downloaded, or its folder is incomplete."""
+
+
 @dataclass(frozen=True)
 class AdapterOptions:
     """Settings every adapter accepts from the CLI; adapters ignore what does not apply."""

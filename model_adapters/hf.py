@@ -34,24 +34,12 @@ from urllib.parse import urlparse
 import torch
 
 from evalkit.types import GenerationRequest, GenerationSettings
-from model_adapters.base import AdapterOptions, ModelAdapter, register_adapter
+from model_adapters.base import AdapterOptions, ModelAdapter, ModelUnavailableError, register_adapter
+from model_adapters.devices import resolve_device
 from model_adapters.hf_families import REPLY_REWRITES, FamilySpec, estimate_image_tokens, family_for
 
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 _TRUE = {"1", "true", "yes", "on"}
-
-
-class ModelUnavailableError(RuntimeError):
-    """The model can neither be found locally nor downloaded."""
-
-
-def resolve_device(device: str) -> str:
-    """``auto`` -> ``cuda`` when a GPU is visible, else ``cpu``; other names pass through."""
-    if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise ValueError(f"--device {device} asked for, but torch sees no CUDA device; use --device cpu")
-    return device
 
 
 def resolve_dtype(dtype: str, device: str) -> torch.dtype:
@@ -88,6 +76,11 @@ def resolve_checkpoint(spec: str, revision: str | None = None) -> str:
         raise ValueError("hf: needs a model, e.g. hf:llava-hf/llava-1.5-7b-hf or hf:/path/to/model")
     path = Path(spec).expanduser()
     if path.is_dir():
+        if not (path / "config.json").is_file():
+            raise ModelUnavailableError(
+                f"{path} has no config.json: pass a Hugging Face model folder (config.json, weights, "
+                "processor files, as save_pretrained writes them) or a hub id"
+            )
         return str(path)
     if spec.startswith((".", "/", "~")) or spec.count("/") > 1:
         raise ModelUnavailableError(f"model directory {spec} does not exist")

@@ -38,15 +38,14 @@ class VisionPanguAdapter(ModelAdapter):
         import torch
 
         from evalkit.tinyvlm.model import load_pretrained
+        from model_adapters.devices import resolve_device
 
         if not (path / "config.json").is_file():
             raise FileNotFoundError(
                 f"no visionpangu checkpoint at {path} (config.json missing); train one with "
                 "`evalkit train --stage ... --out DIR` and pass --model visionpangu:DIR"
             )
-        device = (
-            options.device if options.device != "auto" else ("cuda" if torch.cuda.is_available() else "cpu")
-        )
+        device = resolve_device(options.device)
         dtype_name = DTYPES.get(options.dtype, "bfloat16" if device.startswith("cuda") else "float32")
         if options.dtype not in DTYPES and options.dtype != "auto":
             raise ValueError(f"unknown dtype {options.dtype!r}; use auto or one of {sorted(DTYPES)}")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from evalkit.store import ResumeConflictError, RunStore, SampleLog, write_json_atomic
+from evalkit.store import CorruptRecordError, ResumeConflictError, RunStore, SampleLog, write_json_atomic
 from evalkit.types import SampleRecord
 
 
@@ -51,3 +51,18 @@ def test_atomic_json_write_leaves_no_temp_files(tmp_path: Path) -> None:
     write_json_atomic(target, {"a": 2})
     assert json.loads(target.read_text()) == {"a": 2}
     assert [p.name for p in tmp_path.iterdir()] == ["results.json"]
+
+
+def test_a_corrupt_complete_line_is_reported_and_nothing_is_cut(tmp_path: Path) -> None:
+    """Only a torn tail (no newline) is a killed write; a bad complete line in the middle names
+    itself and every byte stays, so the records after it are not lost."""
+    path = tmp_path / "t.samples.jsonl"
+    log = SampleLog(path)
+    log.append([rec(0)])
+    with path.open("a") as fh:
+        fh.write("not json\n")
+    log.append([rec(1), rec(2)])
+    before = path.read_bytes()
+    with pytest.raises(CorruptRecordError, match=r"t.samples.jsonl: line 2 is not a sample record"):
+        log.scan()
+    assert path.read_bytes() == before

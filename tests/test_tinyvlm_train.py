@@ -149,7 +149,7 @@ def test_cli_arguments_map_onto_the_train_config(tmp_path: Path) -> None:
                       "--batch-size", "16", "--lr", "0.001"])  # fmt: skip
     assert (cfg.stage, cfg.steps, cfg.resume, cfg.batch_size, cfg.lr) == ("sft", 7, True, 16, 0.001)
     assert cfg.init == Path("ckpt") and cfg.preset == "tiny"
-    with pytest.raises(SystemExit):
+    with pytest.raises(ValueError, match=r"^evalkit train: argument --stage: invalid choice: 'pretrain'"):
         parse_args(["--stage", "pretrain", "--out", "x"])
 
 
@@ -174,9 +174,9 @@ def test_cli_data_mix_flags_are_parsed_and_only_for_sft(tmp_path: Path) -> None:
         parse_args(["--stage", "align", "--out", str(tmp_path), "--choice-reply", "text"])
     with pytest.raises(ValueError, match="use them with --stage sft"):
         parse_args(["--stage", "vision", "--out", str(tmp_path), "--box-reply", "ref"])
-    with pytest.raises(SystemExit):
+    with pytest.raises(ValueError, match="argument --choice-reply: invalid choice"):
         parse_args(["--stage", "sft", "--out", str(tmp_path), "--choice-reply", "word"])
-    with pytest.raises(SystemExit):
+    with pytest.raises(ValueError, match="argument --box-reply: invalid choice"):
         parse_args(["--stage", "sft", "--out", str(tmp_path), "--box-reply", "xyxy"])
     assert (
         parse_args(["--stage", "sft", "--out", str(tmp_path), "--box-start-weight", "4"]).box_start_weight

@@ -110,7 +110,13 @@ class VLMConfig:
 
     @staticmethod
     def load(directory: Path) -> VLMConfig:
-        return VLMConfig.from_dict(json.loads((Path(directory) / CONFIG_FILE).read_text()))
+        path = Path(directory) / CONFIG_FILE
+        if not path.is_file():
+            raise FileNotFoundError(
+                f"{directory} is not a visionpangu checkpoint ({CONFIG_FILE} missing): pass a folder "
+                "written by `evalkit train --out DIR`"
+            )
+        return VLMConfig.from_dict(json.loads(path.read_text()))
 
 
 PRESETS: dict[str, VLMConfig] = {

@@ -5,6 +5,9 @@ We only translate our config into a ``LlamaConfig``; the decoder itself is the l
 
 from __future__ import annotations
 
+import inspect
+
+from torch import nn
 from transformers import LlamaConfig, LlamaForCausalLM
 
 from evalkit.tinyvlm.config import VLMConfig
@@ -33,3 +36,16 @@ def llama_config(cfg: VLMConfig) -> LlamaConfig:
 def build_language_model(cfg: VLMConfig) -> LlamaForCausalLM:
     """A randomly initialised Llama decoder shaped by ``cfg``."""
     return LlamaForCausalLM(llama_config(cfg))
+
+
+_CACHE_KEYWORDS: dict[type, str] = {}
+
+
+def cache_keyword(decoder: nn.Module) -> str:
+    """The name of the decoder's KV-cache argument and output field: ``cache`` in newer
+    transformers, ``past_key_values`` before (the old name still works there, with a warning)."""
+    kind = type(decoder)
+    if kind not in _CACHE_KEYWORDS:
+        takes_cache = "cache" in inspect.signature(kind.forward).parameters
+        _CACHE_KEYWORDS[kind] = "cache" if takes_cache else "past_key_values"
+    return _CACHE_KEYWORDS[kind]

@@ -19,7 +19,7 @@ from safetensors.torch import load_model, save_model
 from torch import nn
 
 from evalkit.tinyvlm.config import VLMConfig
-from evalkit.tinyvlm.language import build_language_model
+from evalkit.tinyvlm.language import build_language_model, cache_keyword
 from evalkit.tinyvlm.projector import Projector
 from evalkit.tinyvlm.tokenizer import VLMTokenizer
 from evalkit.tinyvlm.vision import DenseHeads, VisionEncoder
@@ -122,26 +122,27 @@ class VisionPangu(nn.Module):
         self,
         inputs_embeds: torch.Tensor,
         attention_mask: torch.Tensor,
-        past_key_values: Any = None,
+        cache: Any = None,
         *,
         layer: int | None = None,
     ) -> tuple[torch.Tensor, Any]:
         """Run the decoder; returns final hidden states ``(B, T, D)`` and the (updated) KV cache,
         or with ``layer``, the states after that many decoder layers in place of the cache."""
         full_mask = attention_mask
-        past = 0 if past_key_values is None else past_key_values.get_seq_length()
+        past = 0 if cache is None else cache.get_seq_length()
         positions = position_ids_from_mask(full_mask)[:, past:]
-        out = self.language.model(
+        decoder = self.language.model
+        out = decoder(
             inputs_embeds=inputs_embeds,
             attention_mask=full_mask,
             position_ids=positions,
-            past_key_values=past_key_values,
-            use_cache=past_key_values is not None,
+            use_cache=cache is not None,
             output_hidden_states=layer is not None,
+            **{cache_keyword(decoder): cache},
         )
         if layer is not None:
             return out.last_hidden_state, out.hidden_states[layer]
-        return out.last_hidden_state, out.past_key_values
+        return out.last_hidden_state, getattr(out, cache_keyword(decoder))
 
     def referent_loss(
         self, states: torch.Tensor, input_ids: torch.Tensor, referents: Referents
@@ -243,8 +244,10 @@ class VisionPangu(nn.Module):
             raise FileNotFoundError(f"no {WEIGHTS_FILE} in {directory}; train one with `evalkit train`")
         stored = VLMConfig.load(directory)
         model = VisionPangu(dataclasses.replace(stored, **overrides) if overrides else stored)
+        # Always read the tensors onto the CPU, then move: a device name is only ever used by
+        # .to(), so no accelerator-only loading option reaches a CPU-only machine.
         missing, unexpected = load_model(
-            model, str(directory / WEIGHTS_FILE), strict=not overrides, device=str(device)
+            model, str(directory / WEIGHTS_FILE), strict=not overrides, device="cpu"
         )
         if unexpected:
             raise ValueError(f"{directory}: weights {sorted(unexpected)[:3]} have no place once {dict(overrides or {})} "

@@ -18,7 +18,7 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import torch
 
@@ -340,9 +340,17 @@ def run_loop(model: VisionPangu, tokenizer: VLMTokenizer | None, optimizer: Any,
                 save_checkpoint(model, tokenizer, optimizer, done, cfg)
 
 
+class OneLineArgumentParser(argparse.ArgumentParser):
+    """argparse that raises a one-line ``ValueError`` instead of printing usage and exiting, so
+    ``evalkit train`` reports a bad flag like every other command."""
+
+    def error(self, message: str) -> NoReturn:
+        raise ValueError(f"{self.prog}: {message} (see `{self.prog} --help`)")
+
+
 def parse_args(argv: Sequence[str]) -> TrainConfig:
     """``--stage vision|align|sft --preset tiny --out DIR [--init DIR] [--steps N] [--resume] ...``"""
-    p = argparse.ArgumentParser(prog="evalkit train", description=__doc__)
+    p = OneLineArgumentParser(prog="evalkit train", description=__doc__)
     p.add_argument("--stage", required=True, choices=STAGES)
     p.add_argument("--out", required=True, type=Path)
     p.add_argument("--preset", default="tiny")

@@ -8,6 +8,7 @@ stays bounded however large the split is (hub and local data are memory-mapped A
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 import random
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from evalkit.data_join import RowJoin, build_row_join
 from evalkit.registry import DatasetSource, TaskSpec
 
 HUB_HOST = "huggingface.co"
@@ -76,6 +78,7 @@ class LoadedDataset:
     info: dict[str, Any]
     image_columns: tuple[str, ...]
     base_dir: Path | None = None
+    joined: RowJoin | None = None  # columns added from another config (``dataset.join``)
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -112,6 +115,10 @@ class LoadedDataset:
 
     def iter_rows(self, doc_ids: Sequence[int]) -> Iterator[tuple[int, dict[str, Any]]]:
         """Yield ``(doc_id, raw row)`` for the given positions, in the given order."""
+        for i, row in self._own_rows(doc_ids):
+            yield i, self.joined.attach(row) if self.joined else row
+
+    def _own_rows(self, doc_ids: Sequence[int]) -> Iterator[tuple[int, dict[str, Any]]]:
         if isinstance(self.rows, list):
             for i in doc_ids:
                 yield i, dict(self.rows[i])
@@ -245,8 +252,45 @@ def load_task_dataset(
     revision: str | None = None,
     synthetic_size: int | None = None,
 ) -> LoadedDataset:
-    """Load the rows of ``spec``'s split from the first source that applies."""
-    source = spec.dataset
+    """Load the rows of ``spec``'s split from the first source that applies, plus the columns
+    of ``dataset.join`` (another config of the same dataset, from the same place)."""
+    loaded = _load_source(spec, spec.dataset, data_dir, revision, synthetic_size)
+    join = spec.dataset.join
+    if join is None:
+        return loaded
+    source = dataclasses.replace(spec.dataset, name=join.name, join=None)
+    other = _load_source(spec, source, data_dir, revision, synthetic_size)
+    if other.base_dir is not None and other.base_dir.name != join.name:
+        raise DatasetUnavailableError(
+            f"{other.base_dir} has no folder {join.name!r}: put that config's {source.split!r} "
+            "files there, as the hub repo lays them out"
+        )
+    loaded.joined = build_row_join(
+        join, _join_column(other, join.key), other.rows, _join_column(loaded, join.column)
+    )
+    loaded.info["join"] = {
+        "config": join.name,
+        **{k: other.info.get(k) for k in ("source", "revision", "files")},
+    }
+    return loaded
+
+
+def _join_column(dataset: LoadedDataset, name: str) -> list[Any]:
+    try:
+        return dataset.column(name)
+    except KeyError:
+        raise DatasetUnavailableError(
+            f"join column {name!r} is not in the dataset; columns: {dataset.column_names()}"
+        ) from None
+
+
+def _load_source(
+    spec: TaskSpec,
+    source: DatasetSource,
+    data_dir: Path | None,
+    revision: str | None,
+    synthetic_size: int | None,
+) -> LoadedDataset:
     if source.synthetic:
         return _load_synthetic(source, synthetic_size)
     if data_dir is not None:

@@ -24,8 +24,9 @@ TASK_KEYS = {
 }  # fmt: skip
 DATASET_KEYS = {
     "path", "name", "split", "revision", "local", "synthetic", "size", "seed", "image_columns",
-    "id_column", "data_files", "image_size",
+    "id_column", "data_files", "image_size", "join",
 }  # fmt: skip
+JOIN_KEYS = {"name", "column", "key"}  # not "on": YAML 1.1 reads it as True
 
 
 class TaskSpecError(ValueError):
@@ -74,6 +75,7 @@ class DatasetSource:
     id_column: str | None = None
     data_files: str | None = None
     image_size: int | None = None  # synthetic generators only
+    join: DatasetJoin | None = None
 
     @property
     def label(self) -> str:
@@ -130,6 +132,7 @@ def _spec_from_dict(raw: Mapping[str, Any], *, name: str, family: str, source: s
         raise TaskSpecError(f"{source}: task {name!r} needs exactly one of dataset.path/local/synthetic")
     ds = dict(ds)
     ds["image_columns"] = tuple(ds.get("image_columns") or ())
+    ds["join"] = _join_from(ds.get("join"), name=name, source=source)
     metrics = tuple(raw.get("metrics") or ())
     if not raw.get("prompt") and not raw.get("hooks"):
         raise TaskSpecError(f"{source}: task {name!r} needs a 'prompt' template or a 'hooks' module")
@@ -153,6 +156,17 @@ def _spec_from_dict(raw: Mapping[str, Any], *, name: str, family: str, source: s
         family=family,
         source_file=source,
     )
+
+
+def _join_from(raw: Any, *, name: str, source: str) -> DatasetJoin | None:
+    """``dataset.join`` as a :class:`DatasetJoin`; it must give exactly ``name``, ``column`` and ``key``."""
+    if raw is None:
+        return None
+    if not isinstance(raw, Mapping) or set(raw) != JOIN_KEYS:
+        raise TaskSpecError(
+            f"{source}: 'dataset.join' of task {name!r} needs exactly the keys {sorted(JOIN_KEYS)}"
+        )
+    return DatasetJoin(name=str(raw["name"]), column=str(raw["column"]), key=str(raw["key"]))
 
 
 def parse_task_file(path: Path) -> tuple[dict[str, TaskSpec], dict[str, tuple[str, ...]]]:

@@ -162,3 +162,22 @@ def test_submission_file_holds_int_ids_and_raw_or_processed_answers(tmp_path) ->
     assert raw == [{"question_id": 7, "answer": "Two dogs"}, {"question_id": 8, "answer": "Yes."}]
     done = json.loads(write_submission(rows, ["Two dogs", "Yes."], tmp_path / "p.json", True).read_text())
     assert [entry["answer"] for entry in done] == ["2 dogs", "yes"]
+
+
+def test_okvqa_scores_like_vqav2_but_requires_answers_on_every_row() -> None:
+    from evalkit.scoring.okvqa import SCORER as OKVQA
+    from evalkit.scoring.vqa import SCORER as VQAV2
+
+    rows = [
+        {"question_id": 1, "answers": ["race"] * 3 + ["racing"] * 7},
+        {"question_id": 2, "answers": ["2"] * 10},
+    ]
+    replies = ["Racing.", "two"]
+    for mode in ("official", "robust"):
+        ctx = ScoringContext(mode=mode)
+        ok, vqa = OKVQA.score(rows, replies, ctx), VQAV2.score(rows, replies, ctx)
+        assert ok.per_sample == vqa.per_sample and ok.metrics == vqa.metrics
+    with pytest.raises(ValueError, match=r"^okvqa: row 3 has no 'answers' column"):
+        OKVQA.score([*rows, {"question_id": 3}], [*replies, "x"], ScoringContext())
+    with pytest.raises(ValueError, match=r"^okvqa: row 4 has an empty 'answers' list"):
+        OKVQA.score([{"question_id": 4, "answers": []}], ["x"], ScoringContext())

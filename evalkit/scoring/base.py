@@ -15,9 +15,18 @@ _SCORER_MODULES: dict[str, str] = {
     "pope": "evalkit.scoring.pope",
     "mmbench": "evalkit.scoring.mmbench",
     "mmmu": "evalkit.scoring.mmmu",
+    "scienceqa": "evalkit.scoring.scienceqa",
+    "ai2d": "evalkit.scoring.ai2d",
+    "seedbench": "evalkit.scoring.seedbench",
     "vqav2": "evalkit.scoring.vqa",
+    "okvqa": "evalkit.scoring.okvqa",
+    "textvqa": "evalkit.scoring.textvqa",
+    "gqa": "evalkit.scoring.gqa",
     "grounding": "evalkit.scoring.grounding",
     "caption": "evalkit.scoring.caption",
+    "chartqa": "evalkit.scoring.chartqa",
+    "anls": "evalkit.scoring.anls",
+    "ocrbench": "evalkit.scoring.ocrbench",
 }
 
 

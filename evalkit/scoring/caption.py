@@ -1,4 +1,4 @@
-"""Caption metrics (DOCCI, COCO), as pycocoevalcap's ``COCOEvalCap`` computes them.
+"""Caption metrics (DOCCI, COCO, Flickr30k, NoCaps), as pycocoevalcap's ``COCOEvalCap`` computes them.
 
 ``java`` backend (the official one): pycocoevalcap's Stanford ``PTBTokenizer`` (lower-cases,
 splits, then drops the punctuation tokens in its list; "(" becomes ``-lrb-`` and is kept, as
@@ -19,6 +19,17 @@ Metrics are in 0-1 as pycocoevalcap gives them: ``bleu_1..bleu_4, meteor, rouge_
 corpus BLEU exactly; it averages METEOR, ROUGE-L and CIDEr per image (exact for ROUGE-L and
 CIDEr with the IDF of the full set, an approximation of corpus METEOR). Rows are scored in a
 canonical order, so shuffling them changes nothing. The modes are identical (no parsing step).
+
+Breakdown: rows with a ``domain`` column (NoCaps' in-domain / near-domain / out-domain, from the
+``domain`` of each image in the official ``nocaps_val_4500_captions.json``) are also scored per
+domain, each domain as a corpus of its own, as the nocaps evaluation server reports them
+(nocaps-org/updown-baseline ``updown/utils/evalai.py`` documents the result: every metric for
+in-, near-, out-domain and entire): CIDEr-D with document frequencies from that domain's
+references only, BLEU from its summed counts, METEOR 1.5 from its pooled statistics (python
+backend: the mean), ROUGE-L the mean. A domain's CIDEr is not the mean of its images' CIDEr
+in the full set. Tokens are reused, although Stanford's tokenizer reads its input as one text:
+a caption ending in a one-letter word and "." keeps "a." or splits it by the caption after it,
+so such a caption can tokenize apart from an official run over other neighbours (kept as is).
 """
 
 from __future__ import annotations
@@ -31,7 +42,7 @@ from collections.abc import Hashable, Mapping, Sequence
 from typing import Any
 
 from evalkit.scoring.base import ScoringContext
-from evalkit.scoring.common import check_inputs
+from evalkit.scoring.common import check_inputs, column_value, group_by
 from evalkit.types import ScoreResult
 
 MODES = ("official", "robust")
@@ -57,7 +68,10 @@ PTB_PUNCTUATION = frozenset(
         ";",
     ]  # fmt: skip
 )
-_ID_COLUMNS = ("question_id", "example_id", "image_id", "id")
+_ID_COLUMNS = ("question_id", "example_id", "image_id", "img_id", "id")
+# reference columns: ours, DOCCI, COCO/RefCOCO, Flickr30k, NoCaps
+_REFERENCE_COLUMNS = ("references", "description", "answer", "caption", "annotations_captions")
+BREAKDOWN_COLUMN = "domain"  # rows are also scored per value of this column, when they have it
 _BRACKETS = {"(": "-lrb-", ")": "-rrb-", "[": "-lsb-", "]": "-rsb-", "{": "-lcb-", "}": "-rcb-"}
 _CONTRACTION = re.compile(r"(?<=\w)(n't|'s|'re|'ve|'ll|'d|'m)\b")
 _PTB_TOKEN = re.compile(
@@ -67,8 +81,8 @@ _PTB_TOKEN = re.compile(
 
 
 def references_of(row: Mapping[str, Any]) -> list[str]:
-    """Reference captions: ``references`` (list), ``description`` (string) or ``answer``."""
-    for column in ("references", "description", "answer"):
+    """Reference captions: the first non-empty column of :data:`_REFERENCE_COLUMNS` (list or string)."""
+    for column in _REFERENCE_COLUMNS:
         value = row.get(column)
         if isinstance(value, str) and value.lstrip().startswith("["):
             value = json.loads(value)
@@ -76,7 +90,10 @@ def references_of(row: Mapping[str, Any]) -> list[str]:
             return [value]
         if isinstance(value, (list, tuple)) and value:
             return [str(v) for v in value]
-    raise ValueError(f"caption row {_row_id(row)!r} has no references/description/answer")
+    raise ValueError(
+        f"caption row {_row_id(row)!r} has no references: each row needs a non-empty one of "
+        f"{'/'.join(_REFERENCE_COLUMNS)}; fix or drop that row"
+    )
 
 
 def _row_id(row: Mapping[str, Any]) -> str:
@@ -102,18 +119,24 @@ def java_tokenize(captions: dict[Hashable, list[str]]) -> dict[Hashable, list[st
     return out
 
 
-def java_meteor(gts: dict[int, list[str]], res: dict[int, list[str]]) -> tuple[float, list[float]]:
-    """pycocoevalcap ``Meteor`` (one Java process, stopped before returning)."""
+def java_meteor(
+    gts: dict[int, list[str]], res: dict[int, list[str]], subsets: Sequence[Sequence[int]] = ()
+) -> tuple[float, list[float], list[float]]:
+    """pycocoevalcap ``Meteor`` (one Java process, stopped before returning): the corpus score,
+    each image's score, then the corpus score of each subset of keys, pooled in the same process."""
     from pycocoevalcap.meteor.meteor import Meteor
 
     meteor = Meteor()
     try:
         score, scores = meteor.compute_score(gts, res)
+        of_subsets = [
+            meteor.compute_score({k: gts[k] for k in keys}, {k: res[k] for k in keys})[0] for keys in subsets
+        ]
     finally:
         meteor.meteor_p.stdin.close()
         meteor.meteor_p.kill()
         meteor.meteor_p.wait()
-    return float(score), [float(s) for s in scores]
+    return float(score), [float(s) for s in scores], [float(s) for s in of_subsets]
 
 
 class _NoSynonyms:
@@ -180,20 +203,28 @@ def bleu_scores(
 
 
 def caption_scores(
-    gts: dict[int, list[str]], res: dict[int, list[str]], backend: str
-) -> tuple[dict[str, float], list[dict[str, Any]], dict[str, Any]]:
-    """All metrics on tokenized captions keyed 0..n-1: corpus values, per-image values, info."""
+    gts: dict[int, list[str]],
+    res: dict[int, list[str]],
+    backend: str,
+    groups: Mapping[str, Sequence[int]] | None = None,
+) -> tuple[dict[str, float], list[dict[str, Any]], dict[str, Any], dict[str, dict[str, float]]]:
+    """All metrics on tokenized captions keyed 0..n-1: corpus values, per-image values, info,
+    and the metrics of each group of keys scored as a corpus of its own (see :func:`group_breakdown`)."""
     from pycocoevalcap.cider.cider import Cider
     from pycocoevalcap.rouge.rouge import Rouge
 
+    groups = groups or {}
     bleu, bleu_per_image, counts = bleu_scores(gts, res)
     rouge, rouge_per_image = Rouge().compute_score(gts, res)
     cider, cider_per_image = Cider().compute_score(gts, res)
     if backend == "java":
-        meteor, meteor_per_image = java_meteor(gts, res)
+        meteor, meteor_per_image, meteor_of_groups = java_meteor(gts, res, list(groups.values()))
         info = {"backend": "java: pycocoevalcap PTBTokenizer + METEOR 1.5"}
     else:
         meteor, meteor_per_image, source = python_meteor(gts, res)
+        meteor_of_groups = [
+            math.fsum(meteor_per_image[k] for k in keys) / len(keys) for keys in groups.values()
+        ]
         info = {"backend": f"python: PTB-like tokenizer + nltk METEOR ({source})"}
     metrics = {f"bleu_{k + 1}": bleu[k] for k in range(4)}
     metrics.update(meteor=meteor, rouge_l=float(rouge), cider=float(cider))
@@ -207,7 +238,28 @@ def caption_scores(
             bleu_counts=counts[i],
         )
         per_image.append(values)
-    return metrics, per_image, info
+    return metrics, per_image, info, group_breakdown(gts, res, per_image, groups, meteor_of_groups)
+
+
+def group_breakdown(
+    gts: dict[int, list[str]],
+    res: dict[int, list[str]],
+    per_image: Sequence[Mapping[str, Any]],
+    groups: Mapping[str, Sequence[int]],
+    meteor_of_groups: Sequence[float],
+) -> dict[str, dict[str, float]]:
+    """Each group of keys scored as its own corpus, as if it were the whole test set: CIDEr-D
+    again with the group's document frequencies, BLEU from its counts, ROUGE-L the mean, METEOR
+    as given (pooled by METEOR 1.5, or the nltk mean); ``n`` its number of images."""
+    from pycocoevalcap.cider.cider import Cider
+
+    breakdown = {}
+    for (name, keys), meteor in zip(groups.items(), meteor_of_groups, strict=True):
+        values = caption_metrics([per_image[k] for k in keys])
+        cider, _ = Cider().compute_score({k: gts[k] for k in keys}, {k: res[k] for k in keys})
+        values.update(meteor=float(meteor), cider=float(cider), n=float(len(keys)))
+        breakdown[name] = values
+    return dict(sorted(breakdown.items()))
 
 
 def caption_metrics(per_sample: Sequence[Mapping[str, Any]]) -> dict[str, float]:
@@ -252,13 +304,14 @@ class CaptionScorer:
         tokenized = self._tokenize(order, refs, hyps, backend)
         gts = {slot: tokenized[f"r{i}"] for slot, i in enumerate(order)}
         res = {slot: tokenized[f"h{i}"] for slot, i in enumerate(order)}
-        metrics, per_image, info = caption_scores(gts, res, backend)
+        groups = group_by((column_value(rows[i], BREAKDOWN_COLUMN) for i in order), range(len(order)))
+        metrics, per_image, info, breakdown = caption_scores(gts, res, backend, groups)
         per_sample: list[Any] = [None] * len(rows)
         parsed: list[Any] = [None] * len(rows)
         for slot, i in enumerate(order):
             per_sample[i] = per_image[slot]
             parsed[i] = res[slot][0]
-        return ScoreResult(parsed, per_sample, metrics, {}, {"mode": ctx.mode, **info})
+        return ScoreResult(parsed, per_sample, metrics, breakdown, {"mode": ctx.mode, **info})
 
     @staticmethod
     def _tokenize(

@@ -101,6 +101,19 @@ def compare_forms(
     return reply, answers
 
 
+def required_answers(row: Mapping[str, Any], index: int, task: str) -> list[str]:
+    """The row's answer texts, for tasks whose every row must carry them (not VQAv2's test-dev,
+    which has none): a row without an ``answers`` column is an input error naming the row."""
+    if "answers" not in row:
+        ident = row.get("question_id", f"at position {index}")
+        raise ValueError(
+            f"{task}: row {ident} has no 'answers' column; score rows that keep the dataset's "
+            "'answers' (the ten annotator answers)"
+        )
+    texts, _ = answer_texts_and_keys(row["answers"] if row["answers"] is not None else [])
+    return texts
+
+
 def question_accuracy(
     response: str,
     answers: Any,

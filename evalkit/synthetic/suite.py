@@ -2,7 +2,8 @@
 
 ``generate_rows(name, n=..., seed=..., split=...)`` draws ``n`` scenes and turns each into the
 rows of one benchmark family. Rows per scene: mme 2, pope 6, mmbench 4 (a question and its
-circular copies), vqa 3, mmmu / refcoco / caption 1. Every row holds its image as an RGB PIL
+circular copies), vqa 3, gqa 5, mmmu / refcoco / caption / seedbench 1, docvqa 2 (rendered documents, not shape
+scenes: see :mod:`evalkit.synthetic.documents`). Every row holds its image as an RGB PIL
 image under ``image`` (``image_1`` for mmmu).
 """
 
@@ -14,8 +15,11 @@ from typing import Any
 import numpy as np
 
 from evalkit.synthetic.choice import mmbench_rows, mmmu_rows
+from evalkit.synthetic.documents import document_row_groups
+from evalkit.synthetic.gqa import gqa_rows
 from evalkit.synthetic.openended import caption_rows, refcoco_rows, vqa_rows
 from evalkit.synthetic.scene import RenderedScene
+from evalkit.synthetic.seedbench import seedbench_rows
 from evalkit.synthetic.streams import draw_scenes
 from evalkit.synthetic.yesno import mme_rows, pope_rows
 
@@ -30,9 +34,12 @@ PER_SCENE: dict[str, SceneRows] = {
     "shapes_vqa": vqa_rows,
     "shapes_refcoco": refcoco_rows,
     "shapes_caption": caption_rows,
+    "shapes_gqa": gqa_rows,
+    "shapes_seedbench": seedbench_rows,
 }
 ROWS_PER_SCENE = {"shapes_mme": 2, "shapes_pope": 6, "shapes_mmbench": 4, "shapes_mmmu": 1, "shapes_vqa": 3,
-                  "shapes_refcoco": 1, "shapes_caption": 1}  # fmt: skip
+                  "shapes_refcoco": 1, "shapes_caption": 1, "shapes_docvqa": 2,
+                  "shapes_seedbench": 1, "shapes_gqa": 5}  # fmt: skip
 
 
 def task_names() -> list[str]:
@@ -54,6 +61,8 @@ def scene_row_groups(
             name, indices, build=lambda s, r, i: (s, r, i) if s.scene.objects else None, **kwargs
         )
         return pope_rows(draws)
+    if name == "shapes_docvqa":
+        return document_row_groups(name, indices, **kwargs)
     return draw_scenes(name, indices, build=PER_SCENE[name], **kwargs)
 
 

@@ -63,8 +63,19 @@ def cyclic_gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def keep_filtered(rows: list[dict[str, Any]], filt: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """Rows matching a variant's filter (``pope_random`` keeps category == random)."""
+def keep_filtered(
+    rows: list[dict[str, Any]], filt: Mapping[str, Any], path: Path | str = "predictions"
+) -> list[dict[str, Any]]:
+    """Rows matching the task's filter (``pope_random`` keeps category == random); a row without
+    a filter column is an error, not silently dropped (else a file lacking ``data_type`` would
+    score 0 rows of ``seedbench`` and say nothing)."""
+    for number, row in enumerate(rows, start=1):
+        missing = [column for column in filt if column not in row]
+        if missing:
+            raise PredictionFileError(
+                f"{path}: prediction {number} has no {missing[0]!r}; the task keeps only rows whose "
+                f"{missing[0]!r} is {filt[missing[0]]!r}: copy that column from the dataset into every row"
+            )
     return [r for r in rows if all(r.get(k) == v for k, v in filt.items())]
 
 
@@ -86,7 +97,7 @@ def score_predictions_file(
     ctx = ScoringContext(mode=parser, seed=seed, box_format=box_format)
     try:
         with cyclic_gc_paused():
-            rows = keep_filtered(read_predictions(path), spec.filter)
+            rows = keep_filtered(read_predictions(path), spec.filter, path)
             responses = [str(r.pop("response") or "") for r in rows]
             result = scorer.score(rows, responses, ctx)
     except KeyError as exc:

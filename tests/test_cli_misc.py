@@ -29,6 +29,9 @@ def test_list_tasks_shows_families_variants_groups_and_descriptions() -> None:
         "vqav2",
         "refcoco",
         "docci",
+        *("textvqa", "textvqa_ocr", "okvqa", "gqa", "scienceqa_img", "ai2d", "seedbench", "ocrbench"),
+        *("chartqa", "docvqa", "flickr30k", "nocaps", "shapes_gqa", "shapes_seedbench", "shapes_docvqa"),
+        *("general_vqa", "multiple_choice", "ocr_docs", "captioning", "shapes_extra"),
     ):
         assert name in proc.stdout, name
     assert "hallucination" in proc.stdout
@@ -137,3 +140,14 @@ def test_score_path_imports_neither_torch_nor_transformers(tmp_path: Path) -> No
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
+
+
+def test_score_rows_without_the_filter_column_are_an_error_not_dropped(tmp_path: Path) -> None:
+    """seedbench keeps data_type == image: a file without data_type would otherwise score 0 rows."""
+    from evalkit.score_file import PredictionFileError, keep_filtered
+
+    rows = [{"data_type": "image", "response": "A"}, {"response": "B"}]
+    with pytest.raises(PredictionFileError, match=r"p.jsonl: prediction 2 has no 'data_type'"):
+        keep_filtered(rows, {"data_type": "image"}, "p.jsonl")
+    assert keep_filtered(rows[:1], {"data_type": "image"}) == rows[:1]
+    assert keep_filtered([{"data_type": "video"}], {"data_type": "image"}) == []

@@ -6,7 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from evalkit.registry import TaskSpecError, UnknownNameError, load_registries, load_registry, parse_task_file
+from evalkit.registry import (
+    TaskSpecError,
+    UnknownNameError,
+    default_registry,
+    load_registries,
+    load_registry,
+    parse_task_file,
+)
 
 
 def write(folder: Path, name: str, text: str) -> Path:
@@ -94,3 +101,15 @@ def test_shipped_specs_all_load() -> None:
     for spec in reg.tasks.values():
         assert spec.scorer in scorer_names(), spec.name
         assert spec.description, f"{spec.name} needs a one-line description"
+
+
+def test_benchmark_family_groups_expand_as_papers_group_them() -> None:
+    registry = default_registry()
+    expected = {
+        "general_vqa": ["vqav2", "textvqa", "okvqa", "gqa"],
+        "multiple_choice": ["mmbench", "mmmu", "scienceqa_img", "ai2d", "seedbench"],
+        "ocr_docs": ["ocrbench", "chartqa", "docvqa", "textvqa"],
+        "captioning": ["docci", "coco2017_cap", "flickr30k", "nocaps"],
+    }
+    for group, members in expected.items():
+        assert [spec.name for spec in registry.expand([group])] == members

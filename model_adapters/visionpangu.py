@@ -62,7 +62,7 @@ class VisionPanguAdapter(ModelAdapter):
         """One left-padded batch with shared decoding settings."""
         import torch
 
-        from evalkit.tinyvlm.data import collate_prompts, encode_prompt, images_to_tensor
+        from evalkit.tinyvlm.data import collate_prompts, encode_prompt, pixels_for
         from evalkit.tinyvlm.generate import generate
 
         cfg = self.model.config
@@ -71,11 +71,7 @@ class VisionPanguAdapter(ModelAdapter):
             for r in requests
         ]
         images = [r.images[0] for r in requests if r.images]
-        pixels = (
-            images_to_tensor(images, cfg.image_size).to(self.device, self.model.vision.pos_embed.dtype)
-            if images
-            else None
-        )
+        pixels = pixels_for(images, cfg).to(self.device, self.model.pixel_dtype) if images else None
         batch = collate_prompts(prompts, pixels, self.tokenizer.pad_id).to(self.device)
         generator = (
             torch.Generator(device=self.device).manual_seed(self.seed) if settings.temperature > 0 else None

@@ -11,11 +11,14 @@ import pytest
 import torch
 from PIL import Image
 
+import evalkit.tinyvlm.startup as startup_module
 import evalkit.tinyvlm.stream as stream
-import evalkit.tinyvlm.train as train_module
 from evalkit.tinyvlm.curves import read_rows
 from evalkit.tinyvlm.model import VisionPangu
-from evalkit.tinyvlm.train import TrainConfig, lr_factor, parse_args, set_trainable, train
+from evalkit.tinyvlm.startup import REFERENT_DIM
+from evalkit.tinyvlm.train import TrainConfig, lr_factor, set_trainable, train
+from evalkit.tinyvlm.train_cli import main as train_main
+from evalkit.tinyvlm.train_cli import parse_args
 
 MICRO = {"vocab_size": 300, "image_size": 32, "vit_layers": 1, "vit_hidden": 32, "vit_heads": 2, "vit_mlp": 64,
          "lm_hidden": 32, "lm_layers": 1, "lm_heads": 2, "lm_kv_heads": 1, "lm_ffn": 64}  # fmt: skip
@@ -60,11 +63,11 @@ def fake_examples(
 def fake_data(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(stream, "examples", fake_examples)
     monkeypatch.setattr(
-        train_module,
+        startup_module,
         "tokenizer_corpus",
         lambda n, seed: ["What colour is the square? red blue"] * 20,
     )
-    monkeypatch.setattr(train_module, "dense_head_spec", lambda: (("shape", 3), ("color", 3), ("size", 2)))
+    monkeypatch.setattr(startup_module, "dense_head_spec", lambda: (("shape", 3), ("color", 3), ("size", 2)))
 
 
 def micro_config(stage: str, out: Path, **kw: object) -> TrainConfig:
@@ -130,10 +133,10 @@ def test_resume_continues_from_the_last_checkpoint(fake_data: None, tmp_path: Pa
 def test_vision_stage_adds_the_dense_heads_an_older_checkpoint_lacks(
     fake_data: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(train_module, "dense_head_spec", lambda: (("shape", 3), ("color", 3)))
+    monkeypatch.setattr(startup_module, "dense_head_spec", lambda: (("shape", 3), ("color", 3)))
     train(micro_config("vision", tmp_path / "old", steps=1))
     old = VisionPangu.from_pretrained(tmp_path / "old")
-    monkeypatch.setattr(train_module, "dense_head_spec", lambda: (("shape", 3), ("color", 3), ("size", 2)))
+    monkeypatch.setattr(startup_module, "dense_head_spec", lambda: (("shape", 3), ("color", 3), ("size", 2)))
     train(micro_config("vision", tmp_path / "new", init=tmp_path / "old", steps=1, lr=0.0))
     new = VisionPangu.from_pretrained(tmp_path / "new")
     assert new.config.dense_heads == (("shape", 3), ("color", 3), ("size", 2))
@@ -214,17 +217,13 @@ def test_entry_point_retrains_every_stage_on_the_synthetic_generator(tmp_path: P
         "--tokenizer-texts",
         "100",
     ]
-    assert train_module.main(["--stage", "vision", "--out", str(tmp_path / "v"), *common, *micro]) == 0
+    assert train_main(["--stage", "vision", "--out", str(tmp_path / "v"), *common, *micro]) == 0
     assert (
-        train_module.main(
-            ["--stage", "align", "--out", str(tmp_path / "a"), "--init", str(tmp_path / "v"), *common]
-        )
+        train_main(["--stage", "align", "--out", str(tmp_path / "a"), "--init", str(tmp_path / "v"), *common])
         == 0
     )
     assert (
-        train_module.main(
-            ["--stage", "sft", "--out", str(tmp_path / "s"), "--init", str(tmp_path / "a"), *common]
-        )
+        train_main(["--stage", "sft", "--out", str(tmp_path / "s"), "--init", str(tmp_path / "a"), *common])
         == 0
     )
     from model_adapters.base import AdapterOptions, load_adapter
@@ -272,7 +271,7 @@ def test_referent_loss_adds_its_head_and_is_only_for_sft(tmp_path: Path) -> None
     referent = dataclasses.replace(plain, out=tmp_path / "ref", init=tmp_path / "plain", referent_loss=0.5)
     train(referent)
     model = VisionPangu.from_pretrained(tmp_path / "ref")
-    assert model.config.referent_dim == train_module.REFERENT_DIM and hasattr(model, "referent")
+    assert model.config.referent_dim == REFERENT_DIM and hasattr(model, "referent")
     assert (
         read_rows(tmp_path / "ref" / "loss.csv")[0]["loss"]
         > read_rows(tmp_path / "plain" / "loss.csv")[0]["loss"]

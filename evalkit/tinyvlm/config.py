@@ -2,6 +2,8 @@
 
 Layout follows VisionPangu / InternVL: a ViT (learned position embeddings, pre-norm blocks), a
 pixel-shuffle (0.5) + MLP projector, and a Llama-style decoder (RMSNorm, RoPE, SwiGLU, GQA).
+Either end can instead be a pretrained Hugging Face model (:mod:`evalkit.tinyvlm.pretrained`),
+whose config is stored here so a checkpoint rebuilds it offline.
 """
 
 from __future__ import annotations
@@ -56,6 +58,16 @@ class VLMConfig:
     # the question names (0: no head)
     referent_dim: int = 0
     referent_layer: int = 2
+    # pretrained parts (``evalkit train --vision SRC --lm SRC``): the Hugging Face configs of the
+    # vision tower and of the causal LM, as saved dicts; None = the built-in ViT above / a Llama
+    # decoder from the lm_* fields. With a tower, image_size, patch_size and vit_hidden mirror it,
+    # with an LM, lm_hidden, lm_layers, vocab_size and the head counts mirror it.
+    vision_tower: dict[str, Any] | None = None
+    vision_feature_layer: int = -1  # the tower's hidden state fed to the projector (-1: last)
+    vision_prefix_tokens: int = 0  # leading non-patch tokens the tower outputs (CLS), dropped
+    image_mean: tuple[float, float, float] = (0.5, 0.5, 0.5)  # pixel normalisation of the tower
+    image_std: tuple[float, float, float] = (0.5, 0.5, 0.5)
+    language_model: dict[str, Any] | None = None
 
     @property
     def grid(self) -> int:
@@ -83,6 +95,7 @@ class VLMConfig:
                 max(self.pad_token_id, self.eos_token_id, self.image_token_id) < self.vocab_size,
                 "token id >= vocab",
             ),
+            (len(self.image_mean) == 3 and len(self.image_std) == 3, "image_mean/std need 3 channels"),
         ]
         for ok, message in checks:
             if not ok:
@@ -103,6 +116,9 @@ class VLMConfig:
             raise ValueError(f"unknown VLMConfig keys {unknown}; known: {sorted(known)}")
         values = dict(data)
         values["dense_heads"] = tuple((str(n), int(k)) for n, k in values.get("dense_heads", ()))
+        for key in ("image_mean", "image_std"):
+            if key in values:
+                values[key] = tuple(float(v) for v in values[key])
         return VLMConfig(**values).validate()
 
     def save(self, directory: Path) -> None:

@@ -15,43 +15,135 @@ import numpy as np
 import torch
 from PIL import Image
 
+from evalkit.tinyvlm.config import VLMConfig
 from evalkit.tinyvlm.model import IGNORE_INDEX, Referents
 from evalkit.tinyvlm.tokenizer import ASSISTANT, END, IMAGE, USER, VLMTokenizer, render_chat
 
+Channels = float | tuple[float, float, float]  # one value for all three channels, or one per channel
+DEFAULT_MEAN: Channels = 0.5
+DEFAULT_STD: Channels = 0.5
 
-def image_to_tensor(image: Image.Image, size: int) -> torch.Tensor:
-    """RGB PIL image -> ``(3, size, size)`` float in [-1, 1] (bilinear resize, mean=std=0.5)."""
+
+def image_to_tensor(
+    image: Image.Image, size: int, mean: Channels = DEFAULT_MEAN, std: Channels = DEFAULT_STD
+) -> torch.Tensor:
+    """RGB PIL image -> ``(3, size, size)`` float (bilinear resize, then ``(x / 255 - mean) / std``
+    per channel). The default mean=std=0.5 maps to [-1, 1] by the original formula, bit for bit;
+    a pre-trained vision tower passes its own statistics (e.g. CLIP's or SigLIP's)."""
     if image.mode != "RGB":
         image = image.convert("RGB")
     if image.size != (size, size):
         image = image.resize((size, size), Image.Resampling.BILINEAR)
-    array = np.asarray(image, dtype=np.float32) / 127.5 - 1.0  # (S, S, 3)
-    return torch.from_numpy(array).permute(2, 0, 1).contiguous()
+    if mean == DEFAULT_MEAN and std == DEFAULT_STD:
+        array = np.asarray(image, dtype=np.float32) / 127.5 - 1.0  # (S, S, 3)
+    else:
+        shift = np.broadcast_to(np.asarray(mean, dtype=np.float32), (3,))
+        scale = np.broadcast_to(np.asarray(std, dtype=np.float32), (3,))
+        array = (np.asarray(image, dtype=np.float32) / 255.0 - shift) / scale  # (S, S, 3)
+    return torch.from_numpy(np.ascontiguousarray(array)).permute(2, 0, 1).contiguous()
 
 
-def images_to_tensor(images: Sequence[Image.Image], size: int) -> torch.Tensor:
-    """A batch of images -> ``(N, 3, size, size)``."""
-    return torch.stack([image_to_tensor(img, size) for img in images])
+def images_to_tensor(
+    images: Sequence[Image.Image], size: int, mean: Channels = DEFAULT_MEAN, std: Channels = DEFAULT_STD
+) -> torch.Tensor:
+    """A batch of images -> ``(N, 3, size, size)``, normalised as :func:`image_to_tensor`."""
+    return torch.stack([image_to_tensor(img, size, mean, std) for img in images])
+
+
+def pixels_for(images: Sequence[Image.Image], cfg: VLMConfig) -> torch.Tensor:
+    """``(N, 3, S, S)`` at the model's image size, normalised as its vision encoder expects."""
+    return images_to_tensor(images, cfg.image_size, cfg.image_mean, cfg.image_std)
+
+
+def first_prompt_text(user: str, n_image_tokens: int) -> str:
+    """The first user turn with its image placeholders: in place of a literal ``<image>`` marker
+    when the text has one (LLaVA-format data), else at the very start (the chat template)."""
+    if IMAGE in user:
+        if user.count(IMAGE) > 1:
+            raise ValueError(f"a turn may hold one {IMAGE} marker, got {user.count(IMAGE)}: {user[:80]!r}")
+        return user.replace(IMAGE, IMAGE * n_image_tokens)
+    return IMAGE * n_image_tokens + user
+
+
+def turn_pieces(
+    tokenizer: VLMTokenizer, turns: Sequence[tuple[str, str]], n_image_tokens: int
+) -> list[tuple[list[int], list[int]]]:
+    """Per turn, the prompt's ids (``<|user|>`` .. ``<|assistant|>``, the first turn with the image
+    placeholders, :func:`first_prompt_text`) and the reply's ids (answer + ``<|end|>``). Pieces
+    are encoded separately, which equals encoding the whole chat because every boundary is a
+    special token. ``<image>`` may appear in the first user turn only."""
+    pieces = []
+    for i, (user, assistant) in enumerate(turns):
+        if (i > 0 and IMAGE in user) or IMAGE in assistant:
+            raise ValueError(f"{IMAGE} may only appear in the first user turn (turn {i + 1})")
+        text = first_prompt_text(user, n_image_tokens) if i == 0 else user
+        pieces.append((tokenizer.encode(USER + text + ASSISTANT), tokenizer.encode(assistant + END)))
+    return pieces
+
+
+def join_pieces(pieces: Sequence[tuple[list[int], list[int]]]) -> tuple[list[int], list[int]]:
+    """Ids and labels of consecutive turns: prompts masked (-100), replies learned."""
+    ids: list[int] = []
+    labels: list[int] = []
+    for prompt, reply in pieces:
+        ids += prompt + reply
+        labels += [IGNORE_INDEX] * len(prompt) + reply
+    return ids, labels
 
 
 def encode_conversation(
     tokenizer: VLMTokenizer, turns: Sequence[tuple[str, str]], n_image_tokens: int, max_len: int
 ) -> tuple[list[int], list[int]]:
     """Token ids and labels of a chat: prompt tokens are masked (-100), replies and ``<|end|>`` are
-    learned. Pieces are encoded separately, which equals encoding :func:`render_chat`'s text because
-    every boundary is a special token."""
-    ids: list[int] = []
-    labels: list[int] = []
-    for i, (user, assistant) in enumerate(turns):
-        prompt = tokenizer.encode(USER + (IMAGE * n_image_tokens if i == 0 else "") + user + ASSISTANT)
-        reply = tokenizer.encode(assistant + END)
-        ids += prompt + reply
-        labels += [IGNORE_INDEX] * len(prompt) + reply
+    learned. The image placeholders go where the first user turn's ``<image>`` marker is, or at its
+    start when it has none (0 placeholders for a text-only chat). Cut to ``max_len`` tokens
+    anywhere (the synthetic stream's rule; :func:`fit_conversation` cuts at turn boundaries)."""
+    ids, labels = join_pieces(turn_pieces(tokenizer, turns, n_image_tokens))
     if len(ids) > max_len:
         if n_image_tokens and ids[:max_len].count(tokenizer.image_id) < n_image_tokens:
             raise ValueError(f"max_len {max_len} cuts into the image placeholders")
         ids, labels = ids[:max_len], labels[:max_len]
     return ids, labels
+
+
+@dataclass(frozen=True)
+class FittedConversation:
+    """A conversation encoded within ``max_len``: ids, labels, how many whole turns were dropped
+    from the end and whether the last kept reply lost its tail."""
+
+    ids: list[int]
+    labels: list[int]
+    dropped_turns: int = 0
+    cut_reply: bool = False
+
+    @property
+    def truncated(self) -> bool:
+        return bool(self.dropped_turns or self.cut_reply)
+
+
+def fit_conversation(
+    tokenizer: VLMTokenizer, turns: Sequence[tuple[str, str]], n_image_tokens: int, max_len: int
+) -> FittedConversation | None:
+    """Encode as :func:`encode_conversation`, truncating at turn boundaries: keep the most leading
+    whole turns that fit ``max_len``; if not even the first does, cut its reply's tail, provided
+    its prompt (with every image placeholder) and at least one reply token fit. None when nothing
+    can be kept: the caller skips the example (and counts it)."""
+    pieces = turn_pieces(tokenizer, turns, n_image_tokens)
+    total, kept = 0, 0
+    for prompt, reply in pieces:
+        if total + len(prompt) + len(reply) > max_len:
+            break
+        total += len(prompt) + len(reply)
+        kept += 1
+    if kept:
+        ids, labels = join_pieces(pieces[:kept])
+        return FittedConversation(ids, labels, dropped_turns=len(pieces) - kept)
+    prompt, reply = pieces[0]
+    room = max_len - len(prompt)
+    if room < 1:
+        return None
+    ids, labels = join_pieces([(prompt, reply[:room])])
+    return FittedConversation(ids, labels, dropped_turns=len(pieces) - 1, cut_reply=True)
 
 
 def encode_prompt(tokenizer: VLMTokenizer, prompt: str, n_image_tokens: int) -> list[int]:

@@ -1,4 +1,5 @@
-"""Language model: transformers' ``LlamaForCausalLM`` (RMSNorm, RoPE, SwiGLU, GQA, KV cache).
+"""Language model: transformers' ``LlamaForCausalLM`` (RMSNorm, RoPE, SwiGLU, GQA, KV cache), or
+the pretrained causal LM a checkpoint's config names.
 
 We only translate our config into a ``LlamaConfig``; the decoder itself is the library's.
 """
@@ -8,7 +9,7 @@ from __future__ import annotations
 import inspect
 
 from torch import nn
-from transformers import LlamaConfig, LlamaForCausalLM
+from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedModel
 
 from evalkit.tinyvlm.config import VLMConfig
 
@@ -33,9 +34,16 @@ def llama_config(cfg: VLMConfig) -> LlamaConfig:
     )
 
 
-def build_language_model(cfg: VLMConfig) -> LlamaForCausalLM:
-    """A randomly initialised Llama decoder shaped by ``cfg``."""
-    return LlamaForCausalLM(llama_config(cfg))
+def build_language_model(cfg: VLMConfig) -> PreTrainedModel:
+    """A randomly initialised causal LM: the pretrained architecture ``cfg.language_model``
+    names (its weights come from the checkpoint), else a Llama decoder shaped by ``cfg``."""
+    if cfg.language_model is None:
+        return LlamaForCausalLM(llama_config(cfg))
+    from transformers import AutoModelForCausalLM
+
+    from evalkit.tinyvlm.pretrained import hf_config
+
+    return AutoModelForCausalLM.from_config(hf_config(cfg.language_model))
 
 
 _CACHE_KEYWORDS: dict[type, str] = {}

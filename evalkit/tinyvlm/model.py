@@ -17,12 +17,13 @@ import torch
 import torch.nn.functional as F
 from safetensors.torch import load_model, save_model
 from torch import nn
+from transformers import PreTrainedModel
 
 from evalkit.tinyvlm.config import VLMConfig
 from evalkit.tinyvlm.language import build_language_model, cache_keyword
 from evalkit.tinyvlm.projector import Projector
 from evalkit.tinyvlm.tokenizer import VLMTokenizer
-from evalkit.tinyvlm.vision import DenseHeads, VisionEncoder
+from evalkit.tinyvlm.vision import DenseHeads, build_vision_encoder
 
 WEIGHTS_FILE = "model.safetensors"
 IGNORE_INDEX = -100
@@ -88,15 +89,24 @@ def balanced_patch_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Ten
 class VisionPangu(nn.Module):
     """The compact VLM. ``forward`` trains; :mod:`evalkit.tinyvlm.generate` decodes."""
 
-    def __init__(self, config: VLMConfig) -> None:
+    def __init__(
+        self, config: VLMConfig, *, vision: nn.Module | None = None, language: PreTrainedModel | None = None
+    ) -> None:
+        """Modules built from ``config``; ``vision`` / ``language``: pretrained parts already
+        loaded (:func:`evalkit.tinyvlm.pretrained.assemble`), used instead of fresh ones."""
         super().__init__()
         self.config = config.validate()
-        self.vision = VisionEncoder(config)
+        self.vision = build_vision_encoder(config, vision)
         self.projector = Projector(config)
-        self.language = build_language_model(config)
+        self.language = language if language is not None else build_language_model(config)
         self.dense = DenseHeads(config)
         if config.referent_dim:
             self.referent = ReferentHead(config)
+
+    @property
+    def pixel_dtype(self) -> torch.dtype:
+        """The dtype the vision encoder's weights (and so its input pixels) are in."""
+        return next(self.vision.parameters()).dtype
 
     def visual_embeddings(self, pixel_values: torch.Tensor) -> torch.Tensor:
         """``(N_img, 3, S, S)`` -> ``(N_img, num_visual_tokens, lm_hidden)``."""
@@ -131,7 +141,7 @@ class VisionPangu(nn.Module):
         full_mask = attention_mask
         past = 0 if cache is None else cache.get_seq_length()
         positions = position_ids_from_mask(full_mask)[:, past:]
-        decoder = self.language.model
+        decoder = self.language.get_decoder()
         out = decoder(
             inputs_embeds=inputs_embeds,
             attention_mask=full_mask,

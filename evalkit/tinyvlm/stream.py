@@ -25,8 +25,8 @@ from evalkit.tinyvlm.data import (
     collate_referents,
     collate_training,
     encode_conversation,
-    images_to_tensor,
     patch_majority,
+    pixels_for,
 )
 from evalkit.tinyvlm.tokenizer import ASSISTANT, BOX_OPEN, VLMTokenizer
 
@@ -104,7 +104,7 @@ def ordered_parallel_map(fn: Callable[[int], Any], items: Iterable[int], workers
 
 def vision_batch(chunk: list[Any], cfg: VLMConfig) -> Batch:
     """Pixels plus per-patch majority labels ``name -> (B, grid*grid)``."""
-    pixels = images_to_tensor([ex.image for ex in chunk], cfg.image_size)
+    pixels = pixels_for([ex.image for ex in chunk], cfg)
     names = [name for name, _ in cfg.dense_heads]
     labels = {name: [] for name in names}  # type: dict[str, list[np.ndarray]]
     for ex in chunk:
@@ -128,13 +128,27 @@ def text_batch(
     referents of turns that name one object, for ``--referent-loss``; with ``box_start_weight``
     other than 1, label weights from :func:`box_start_weights`)."""
     encoded = [encode_conversation(tokenizer, ex.turns, cfg.num_visual_tokens, max_len) for ex in chunk]
-    pixels = images_to_tensor([ex.image for ex in chunk], cfg.image_size)
+    pixels = pixels_for([ex.image for ex in chunk], cfg)
     batch = collate_training(encoded, pixels, tokenizer.pad_id)
+    named = [getattr(ex, "referents", ()) for ex in chunk]
+    return with_text_extras(batch, encoded, named, cfg, tokenizer, referents, box_start_weight)
+
+
+def with_text_extras(
+    batch: Batch,
+    encoded: list[tuple[list[int], list[int]]],
+    named: list[Any],
+    cfg: VLMConfig,
+    tokenizer: VLMTokenizer,
+    referents: bool,
+    box_start_weight: float,
+) -> Batch:
+    """``batch`` plus label weights from :func:`box_start_weights` (when ``box_start_weight`` is
+    not 1) and, when ``referents``, the referents (``named``: each row's per-turn masks)."""
     if box_start_weight != 1.0:
         box_open = tokenizer.token_id(BOX_OPEN)
         weights = box_start_weights(batch.input_ids, box_open, tokenizer.digit_ids, box_start_weight)
         batch = dataclasses.replace(batch, label_weights=weights)
-    named = [getattr(ex, "referents", ()) for ex in chunk]
     if not referents or not any(named):
         return batch
     side = cfg.grid // cfg.shuffle

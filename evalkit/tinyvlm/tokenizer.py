@@ -57,9 +57,29 @@ def build_bpe_tokenizer() -> Tokenizer:
 
 @dataclass(frozen=True)
 class VLMTokenizer:
-    """The trained tokenizer plus the ids the model and collator need."""
+    """The trained tokenizer plus the ids the model and collator need; ``added_ids`` are the
+    special tokens :meth:`extend` appended to a pretrained LM's vocabulary (new embedding rows)."""
 
     tokenizer: Tokenizer
+    added_ids: tuple[int, ...] = ()
+
+    @staticmethod
+    def extend(backend: Tokenizer) -> VLMTokenizer:
+        """A pretrained LM's tokenizer with our chat and grounding specials added (tokens it
+        already has keep their ids). Our chat template is used, not the LM's: one prompt format
+        for every visionpangu checkpoint, and the specials cannot be split by the LM's merges."""
+        tok = Tokenizer.from_str(backend.to_str())
+        before = tok.get_vocab_size(with_added_tokens=True)
+        tok.add_special_tokens(list(SPECIAL_TOKENS))
+        ids = tuple(
+            sorted(i for t in SPECIAL_TOKENS if (i := tok.token_to_id(t)) is not None and i >= before)
+        )
+        return VLMTokenizer(tok, added_ids=ids)
+
+    @property
+    def base_size(self) -> int:
+        """Vocabulary size before :meth:`extend` added tokens (the whole size otherwise)."""
+        return min(self.added_ids) if self.added_ids else self.vocab_size
 
     @property
     def vocab_size(self) -> int:

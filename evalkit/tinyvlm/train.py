@@ -2,42 +2,33 @@
 
 ``vision``: ViT + per-patch heads on the synthetic renderer's dense labels (stage 0, replaces
 a pre-trained InternViT). ``align``: only the projector learns, on captions. ``sft``: all of
-vision, projector and LM learn on instruction data. AdamW, linear warm-up then cosine decay,
-gradient accumulation and clipping, bf16 autocast on CUDA, periodic checkpoints + ``--resume``.
+vision, projector and LM learn on instruction data. The model starts from a checkpoint, from
+pretrained Hugging Face parts or from a preset (:mod:`evalkit.tinyvlm.startup`); the data is the
+synthetic stream or a weighted mix of LLaVA-format, DOCCI and synthetic sources
+(:mod:`evalkit.tinyvlm.data_mix`). AdamW, linear warm-up then cosine decay, gradient
+accumulation and clipping, bf16 autocast on CUDA, periodic checkpoints + ``--resume``. The
+command line is :mod:`evalkit.tinyvlm.train_cli`, multi-stage recipes :mod:`evalkit.tinyvlm.recipe`.
 """
 
 from __future__ import annotations
 
-import argparse
-import dataclasses
-import json
 import math
 import random
-import sys
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 import torch
 
-from evalkit.synthetic.drills import DRILLS
-from evalkit.synthetic.training import BOX_REPLIES, CHOICE_REPLIES
 from evalkit.tinyvlm import curves
-from evalkit.tinyvlm.config import VLMConfig, preset
 from evalkit.tinyvlm.data import Batch
+from evalkit.tinyvlm.data_mix import DATA_STATS_FILE
 from evalkit.tinyvlm.model import VisionPangu
-from evalkit.tinyvlm.stream import close_iterator, dense_head_spec, stage_batches, tokenizer_corpus
-from evalkit.tinyvlm.tokenizer import (
-    END,
-    IMAGE,
-    PAD,
-    SPECIAL_TOKENS,
-    TOKENIZER_FILE,
-    VLMTokenizer,
-    train_tokenizer,
-)
+from evalkit.tinyvlm.startup import STATE_FILE, initial_model
+from evalkit.tinyvlm.stream import close_iterator, stage_batches
+from evalkit.tinyvlm.tokenizer import VLMTokenizer
 
 STAGES = ("vision", "align", "sft")
 TRAINABLE_PREFIXES = {
@@ -45,9 +36,7 @@ TRAINABLE_PREFIXES = {
     "align": ("projector.",),
     "sft": ("vision.", "projector.", "language."),
 }
-STATE_FILE = "trainer_state.pt"
 DEFAULT_LR = {"vision": 1e-3, "align": 1e-3, "sft": 5e-4}
-REFERENT_DIM = 64  # query/key width of the referent head --referent-loss adds
 
 
 @dataclass(frozen=True)
@@ -86,6 +75,12 @@ class TrainConfig:
     referent_loss: float = 0.0  # sft: weight of the referent head's loss on drill turns naming one object
     box_start_weight: float = 1.0  # sft: loss weight of x1's first digit (data.box_start_weights)
     model_overrides: dict[str, Any] = field(default_factory=dict)
+    stop_after: int | None = None  # end (and save) at this step of the ``steps``-long schedule
+    vision: str | None = None  # pretrained vision tower (hub id or folder), with ``lm``
+    lm: str | None = None  # pretrained causal LM (hub id or folder), with ``vision``
+    vision_layer: int = -1  # the tower's hidden state the projector reads
+    trust_remote_code: bool = False  # let a pretrained part's tokenizer/config run its own code
+    data: tuple[str, ...] = ()  # align/sft sources (data_mix.parse_data_source); () = synthetic stream
 
     def __post_init__(self) -> None:
         if self.stage not in STAGES:
@@ -104,6 +99,29 @@ class TrainConfig:
             raise ValueError("--box-start-weight is a positive weight for --stage sft")
         if self.stage != "vision" and self.label_prob is not None:
             raise ValueError("--label-prob sets the vision stage's scenes; use it with --stage vision")
+        if self.stop_after is not None and not 1 <= self.stop_after <= self.steps:
+            raise ValueError(
+                f"--stop-after must be a step in 1..--steps ({self.steps}), got {self.stop_after}"
+            )
+        self.check_sources()
+
+    def check_sources(self) -> None:
+        """Pretrained parts come as a pair, replace the preset and never meet ``--init``; real
+        data feeds only the text stages (each source's spec is checked here, before any model)."""
+        if (self.vision is None) != (self.lm is None):
+            raise ValueError("--vision and --lm go together: a pretrained tower and a pretrained LM")
+        if self.vision is not None and self.init is not None:
+            raise ValueError("--vision/--lm assemble a new model; --init continues one: pass one of them")
+        if self.vision is not None and self.stage == "vision":
+            raise ValueError("--vision/--lm start at --stage align (the tower is already trained)")
+        if self.data:
+            if self.stage == "vision":
+                raise ValueError(
+                    "--data feeds the align and sft stages; the vision stage reads the synthetic stream"
+                )
+            from evalkit.tinyvlm.data_mix import parse_data_sources
+
+            parse_data_sources(self.data)
 
     def data_mix(self) -> dict[str, Any]:
         """Keyword arguments for the stage's example stream (empty: the generator's defaults)."""
@@ -167,73 +185,6 @@ def resolve_device(name: str) -> torch.device:
     return torch.device(name)
 
 
-def initial_model(cfg: TrainConfig) -> tuple[VisionPangu, VLMTokenizer | None]:
-    """From ``cfg.init`` (or ``cfg.out`` when resuming), else a fresh model from the preset.
-
-    The tokenizer is trained on the generator's text at the first text stage (``align`` or
-    ``sft``); the ``vision`` stage needs none. Special-token ids are fixed by their order in
-    :data:`SPECIAL_TOKENS`, so the model's ids are known before the tokenizer exists.
-    """
-    source = cfg.out if cfg.resume and (cfg.out / STATE_FILE).exists() else cfg.init
-    if source is not None:
-        torch.manual_seed(cfg.seed)  # parameters the overrides add start from a seeded init
-        model = VisionPangu.from_pretrained(source, overrides=vision_head_overrides(cfg, source))
-        has_tokenizer = (Path(source) / TOKENIZER_FILE).is_file()
-        tokenizer = VLMTokenizer.from_pretrained(source) if has_tokenizer else None
-    else:
-        base = preset(cfg.preset, **cfg.model_overrides)
-        if cfg.referent_loss and not base.referent_dim:
-            head = referent_head(base.lm_layers)
-            base = dataclasses.replace(
-                base, referent_dim=head["referent_dim"], referent_layer=head["referent_layer"]
-            )
-        ids: dict[str, Any] = {"pad_token_id": SPECIAL_TOKENS.index(PAD), "eos_token_id": SPECIAL_TOKENS.index(END),
-               "image_token_id": SPECIAL_TOKENS.index(IMAGE)}  # fmt: skip
-        torch.manual_seed(cfg.seed)
-        model = VisionPangu(
-            dataclasses.replace(base, **ids, dense_heads=base.dense_heads or dense_head_spec())
-        )
-        tokenizer = None
-    if tokenizer is None and cfg.stage != "vision":
-        tokenizer = train_tokenizer(tokenizer_corpus(cfg.tokenizer_texts, cfg.seed), model.config.vocab_size)
-    if tokenizer is not None:
-        check_compatible(model.config, tokenizer)
-    return model, tokenizer
-
-
-def referent_head(lm_layers: int) -> dict[str, int]:
-    """Config fields of the head ``--referent-loss`` adds: :data:`REFERENT_DIM` wide, reading the
-    LM after half its layers (so the layers above can use what it teaches)."""
-    return {"referent_dim": REFERENT_DIM, "referent_layer": max(1, lm_layers // 2)}
-
-
-def vision_head_overrides(cfg: TrainConfig, source: Path) -> dict[str, Any]:
-    """``cfg.model_overrides``, plus, for the ``vision`` stage, the dense heads the generator
-    provides that the ``source`` checkpoint lacks (e.g. ``letter`` on an older checkpoint), and
-    with ``--referent-loss`` a referent head: they are added freshly initialised."""
-    overrides = dict(cfg.model_overrides)
-    stored = VLMConfig.load(source)
-    if cfg.referent_loss and "referent_dim" not in overrides and not stored.referent_dim:
-        overrides.update(referent_head(overrides.get("lm_layers", stored.lm_layers)))
-    if cfg.stage == "vision" and "dense_heads" not in overrides:
-        missing = [head for head in dense_head_spec() if head[0] not in dict(stored.dense_heads)]
-        if missing:
-            overrides["dense_heads"] = (*stored.dense_heads, *missing)
-    return overrides
-
-
-def check_compatible(config: VLMConfig, tokenizer: VLMTokenizer) -> None:
-    """The tokenizer must fit the embedding table and agree on the special-token ids."""
-    if tokenizer.vocab_size > config.vocab_size:
-        raise ValueError(
-            f"tokenizer has {tokenizer.vocab_size} tokens > model vocab_size {config.vocab_size}"
-        )
-    pairs = [(tokenizer.pad_id, config.pad_token_id), (tokenizer.eos_id, config.eos_token_id),
-             (tokenizer.image_id, config.image_token_id)]  # fmt: skip
-    if any(a != b for a, b in pairs):
-        raise ValueError(f"tokenizer special ids {pairs} disagree with the model config")
-
-
 def step_loss(model: VisionPangu, batch: Batch, stage: str, referent_weight: float = 0.0) -> torch.Tensor:
     """The stage's objective on one micro-batch (plus ``referent_weight`` x the referent loss
     when the batch has turns that name one object)."""
@@ -290,17 +241,46 @@ def train(cfg: TrainConfig) -> Path:
     params = set_trainable(model, cfg.stage)
     optimizer = build_optimizer(params, cfg, list(model.vision.parameters()))
     start = load_trainer_state(cfg, optimizer) if cfg.resume and (cfg.out / STATE_FILE).exists() else 0
-    if not cfg.resume:
-        (cfg.out / "loss.csv").unlink(missing_ok=True)
     cfg.out.mkdir(parents=True, exist_ok=True)
-    batches = stage_batches(cfg.stage, model.config, tokenizer, cfg.batch_size, seed=cfg.seed * 1_000_003 + start,
-                            max_len=cfg.max_len, workers=cfg.data_workers, referents=bool(cfg.referent_loss),
-                            box_start_weight=cfg.box_start_weight, **cfg.data_mix())  # fmt: skip
+    if not cfg.resume:
+        for name in ("loss.csv", DATA_STATS_FILE):
+            (cfg.out / name).unlink(missing_ok=True)
+    batches = training_batches(cfg, model, tokenizer, seed=cfg.seed * 1_000_003 + start)
     try:
         run_loop(model, tokenizer, optimizer, params, batches, cfg, start, device)
     finally:
         close_iterator(batches)  # stops the data workers, if any
     return cfg.out
+
+
+def training_batches(
+    cfg: TrainConfig, model: VisionPangu, tokenizer: VLMTokenizer | None, *, seed: int
+) -> Any:
+    """The stage's batches: the synthetic stream, or with ``--data`` the weighted mix of real
+    and synthetic sources (then the iterator carries ``.stats``, the data counters)."""
+    common: dict[str, Any] = {"seed": seed, "max_len": cfg.max_len, "workers": cfg.data_workers,
+                              "referents": bool(cfg.referent_loss), "box_start_weight": cfg.box_start_weight,
+                              **cfg.data_mix()}  # fmt: skip
+    if not cfg.data:
+        return stage_batches(cfg.stage, model.config, tokenizer, cfg.batch_size, **common)
+    from evalkit.tinyvlm.data_mix import parse_data_sources, real_stage_batches
+
+    if tokenizer is None:
+        raise ValueError(f"stage {cfg.stage!r} needs a tokenizer")
+    sources = parse_data_sources(cfg.data)
+    return real_stage_batches(sources, cfg.stage, model.config, tokenizer, cfg.batch_size, **common)
+
+
+def log_data_stats(batches: Any, cfg: TrainConfig, step: int, progress: Any) -> None:
+    """Append the real-data counters (skipped, truncated, ...) to the run folder and the log:
+    nothing a reader drops or cuts goes unsaid."""
+    stats = getattr(batches, "stats", None)
+    if stats is None:
+        return
+    from evalkit.tinyvlm.data_mix import append_data_stats
+
+    append_data_stats(cfg.out / DATA_STATS_FILE, step, stats)
+    progress.console.print(f"[{cfg.stage}] {stats.summary()}", markup=False, highlight=False, soft_wrap=True)
 
 
 def run_loop(model: VisionPangu, tokenizer: VLMTokenizer | None, optimizer: Any, params: list[torch.nn.Parameter],
@@ -311,8 +291,9 @@ def run_loop(model: VisionPangu, tokenizer: VLMTokenizer | None, optimizer: Any,
     autocast = torch.autocast("cuda", dtype=torch.bfloat16, enabled=device.type == "cuda")
     t0 = time.perf_counter()
     window_tokens, window_loss, window_n, window_t = 0, 0.0, 0, time.perf_counter()
-    with TrainProgress(cfg.stage, total=cfg.steps, start=start) as progress:
-        for step in range(start, cfg.steps):
+    end = cfg.stop_after or cfg.steps
+    with TrainProgress(cfg.stage, total=end, start=start) as progress:
+        for step in range(start, end):
             factor = lr_factor(step, cfg.steps, cfg.warmup_steps, cfg.min_lr_ratio)
             for group in optimizer.param_groups:
                 group["lr"] = cfg.peak_lr * factor * group.get("lr_scale", 1.0)
@@ -320,7 +301,8 @@ def run_loop(model: VisionPangu, tokenizer: VLMTokenizer | None, optimizer: Any,
                 batch = next(batches).to(device)
                 with autocast:
                     loss = step_loss(model, batch, cfg.stage, cfg.referent_loss) / cfg.grad_accum
-                loss.backward()
+                if loss.requires_grad:  # align on text-only rows: nothing trainable took part
+                    loss.backward()
                 window_loss += float(loss.detach()) * cfg.grad_accum
                 window_n += 1
                 window_tokens += batch_tokens(batch, model)
@@ -328,83 +310,14 @@ def run_loop(model: VisionPangu, tokenizer: VLMTokenizer | None, optimizer: Any,
             optimizer.step()
             optimizer.zero_grad(set_to_none=True)
             done = step + 1
-            if done % cfg.log_every == 0 or done == cfg.steps:
+            if done % cfg.log_every == 0 or done == end:
                 now = time.perf_counter()
                 row = {"step": done, "loss": window_loss / window_n, "lr": cfg.peak_lr * factor,
                        "tokens_per_s": window_tokens / max(now - window_t, 1e-9), "elapsed_s": now - t0}  # fmt: skip
                 curves.append_row(cfg.out / "loss.csv", row)
                 progress.log(row)
+                log_data_stats(batches, cfg, done, progress)
                 window_tokens, window_loss, window_n, window_t = 0, 0.0, 0, now
             progress.advance()
-            if done % cfg.save_every == 0 or done == cfg.steps:
+            if done % cfg.save_every == 0 or done == end:
                 save_checkpoint(model, tokenizer, optimizer, done, cfg)
-
-
-class OneLineArgumentParser(argparse.ArgumentParser):
-    """argparse that raises a one-line ``ValueError`` instead of printing usage and exiting, so
-    ``evalkit train`` reports a bad flag like every other command."""
-
-    def error(self, message: str) -> NoReturn:
-        raise ValueError(f"{self.prog}: {message} (see `{self.prog} --help`)")
-
-
-def parse_args(argv: Sequence[str]) -> TrainConfig:
-    """``--stage vision|align|sft --preset tiny --out DIR [--init DIR] [--steps N] [--resume] ...``"""
-    p = OneLineArgumentParser(prog="evalkit train", description=__doc__)
-    p.add_argument("--stage", required=True, choices=STAGES)
-    p.add_argument("--out", required=True, type=Path)
-    p.add_argument("--preset", default="tiny")
-    p.add_argument("--init", type=Path, default=None)
-    for name, kind in (("steps", int), ("batch-size", int), ("grad-accum", int), ("lr", float),
-                       ("warmup-steps", int), ("seed", int), ("save-every", int), ("log-every", int),
-                       ("max-len", int), ("tokenizer-texts", int), ("num-threads", int),
-                       ("vision-lr-scale", float), ("max-turns", int), ("label-prob", float),
-                       ("data-workers", int), ("referent-loss", float), ("box-start-weight", float)):  # fmt: skip
-        p.add_argument(f"--{name}", type=kind, default=None)
-    p.add_argument("--tasks", type=lambda v: tuple(t.strip() for t in v.split(",") if t.strip()), default=None,
-                   help="sft only: comma-separated synthetic tasks to train on (default: all seven), "
-                        f"and training drills ({', '.join(DRILLS)}: several independent "
-                        "questions per image); name a task twice to weight it twice")  # fmt: skip
-    p.add_argument("--choice-reply", choices=CHOICE_REPLIES, default=None,
-                   help="sft only: answer MMBench questions with the option's letter (default) or its "
-                        "text, which VLMEvalKit's official matcher maps back to the letter")  # fmt: skip
-    p.add_argument("--box-reply", choices=BOX_REPLIES, default=None,
-                   help="sft only: answer grounding questions with the box alone (default), as Qwen-VL "
-                        "does (<ref>expression</ref><box>(x1,y1),(x2,y2)</box>), or with three-digit "
-                        "coordinates, 0-999 (padded: <box>(062,583),(354,875)</box>)")  # fmt: skip
-    p.add_argument("--device", default="auto")
-    p.add_argument("--resume", action="store_true")
-    p.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
-                   help="override a model config field of the preset or of the --init checkpoint, e.g. "
-                        "--set lm_layers=2, or --set visual_position=true to add position embeddings")  # fmt: skip
-    args = vars(p.parse_args(list(argv)))
-    overrides = parse_overrides(args.pop("set"))
-    given = {k: v for k, v in args.items() if v is not None}
-    return TrainConfig(**given, model_overrides=overrides)
-
-
-def parse_overrides(items: Sequence[str]) -> dict[str, Any]:
-    """``["lm_layers=2", "preset=\"x\""]`` -> ``{"lm_layers": 2, "preset": "x"}`` (values as JSON,
-    bare words as strings); unknown fields are rejected when the preset is built."""
-    out: dict[str, Any] = {}
-    for item in items:
-        key, sep, raw = item.partition("=")
-        if not sep or not key:
-            raise ValueError(f"--set expects FIELD=VALUE, got {item!r}")
-        try:
-            out[key.strip()] = json.loads(raw)
-        except json.JSONDecodeError:
-            out[key.strip()] = raw
-    return out
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """CLI entry: ``python -m evalkit.tinyvlm.train --stage sft --out DIR --init DIR``."""
-    cfg = parse_args(sys.argv[1:] if argv is None else argv)
-    out = train(cfg)
-    print(out, file=sys.stderr)
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -1,4 +1,5 @@
-"""Vision encoder: a ViT with learned absolute position embeddings and pre-norm blocks (InternViT).
+"""Vision encoder: a ViT with learned absolute position embeddings and pre-norm blocks (InternViT),
+or a pretrained Hugging Face tower in its place.
 
 The class token of InternViT is left out: VisionPangu / InternVL drop it before the projector
 anyway, so the encoder returns one feature per patch on a square grid.
@@ -74,3 +75,34 @@ class DenseHeads(nn.Module):
 
     def forward(self, features: torch.Tensor) -> dict[str, torch.Tensor]:
         return {name: head(features) for name, head in self.heads.items()}  # name -> (B, N, classes)
+
+
+class PretrainedVisionTower(nn.Module):
+    """A Hugging Face vision tower (CLIP, SigLIP, InternViT, ...) as the encoder: pixels ->
+    ``(B, grid*grid, hidden)``, the hidden state of ``vision_feature_layer`` without the tower's
+    leading class tokens. Built from the stored config (weights come from the checkpoint) unless
+    a loaded ``tower`` is given."""
+
+    def __init__(self, cfg: VLMConfig, tower: nn.Module | None = None) -> None:
+        super().__init__()
+        if tower is None:
+            from transformers import AutoModel
+
+            from evalkit.tinyvlm.pretrained import hf_config
+
+            assert cfg.vision_tower is not None
+            tower = AutoModel.from_config(hf_config(cfg.vision_tower))
+        self.model = tower
+        self.layer, self.prefix = cfg.vision_feature_layer, cfg.vision_prefix_tokens
+
+    def forward(self, pixel_values: torch.Tensor) -> torch.Tensor:
+        out = self.model(pixel_values=pixel_values, output_hidden_states=self.layer != -1)
+        states = out.last_hidden_state if self.layer == -1 else out.hidden_states[self.layer]
+        return states[:, self.prefix :, :]  # (B, N, D)
+
+
+def build_vision_encoder(cfg: VLMConfig, tower: nn.Module | None = None) -> nn.Module:
+    """The built-in ViT, or the pretrained tower the config names."""
+    if cfg.vision_tower is None and tower is None:
+        return VisionEncoder(cfg)
+    return PretrainedVisionTower(cfg, tower)

@@ -25,6 +25,14 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def torchrun(*args: str) -> subprocess.CompletedProcess[str]:
+    """``python -m evalkit ARGS`` under torchrun with two ranks on the CPU (gloo), one thread each."""
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "CUDA_VISIBLE_DEVICES": ""}
+    command = [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2",
+               "--master-port", str(free_port()), "-m", "evalkit", *args]  # fmt: skip
+    return subprocess.run(command, capture_output=True, text=True, timeout=300, env=env)
+
+
 def evalkit(*args: str) -> None:
     proc = subprocess.run(
         [sys.executable, "-m", "evalkit", *args], capture_output=True, text=True, timeout=180
@@ -45,12 +53,7 @@ def test_two_gloo_processes_equal_one_process(tiny_task_dir: Path, tmp_path: Pat
         "--no-progress",
     ]
     evalkit(*common, "--run-name", "single")
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    proc = subprocess.run(
-        [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2", "--master-port", str(free_port()),
-         "-m", "evalkit", *common, "--run-name", "dist"],
-        capture_output=True, text=True, timeout=300, env=env,
-    )  # fmt: skip
+    proc = torchrun(*common, "--run-name", "dist")
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert metrics_and_records(tmp_path / "dist") == metrics_and_records(tmp_path / "single")
     assert not list((tmp_path / "dist").glob("*.shard-*"))  # shards merged away
@@ -112,12 +115,7 @@ def test_torch_adapters_under_torchrun_on_cpu_equal_one_process(
     common = ["run", "--model", name, "--tasks", "shapes_pope", "--limit", "12", "--batch-size", "4",
               "--output-dir", str(tmp_path), "--no-progress"]  # fmt: skip
     evalkit(*common, "--run-name", "single")
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "CUDA_VISIBLE_DEVICES": ""}
-    proc = subprocess.run(
-        [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2", "--master-port", str(free_port()),
-         "-m", "evalkit", *common, "--run-name", "dist"],
-        capture_output=True, text=True, timeout=300, env=env,
-    )  # fmt: skip
+    proc = torchrun(*common, "--run-name", "dist")
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "Traceback" not in proc.stderr
     for i in range(2):
@@ -133,13 +131,8 @@ def test_torch_adapters_under_torchrun_on_cpu_equal_one_process(
 def test_a_failure_under_torchrun_is_one_line_from_rank_zero(tmp_path: Path) -> None:
     """Both ranks fail to load a missing checkpoint: one `error:` line (rank 0's), and each rank's
     line reaches torchrun's failure summary through its error file instead of a traceback."""
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "CUDA_VISIBLE_DEVICES": ""}
-    proc = subprocess.run(
-        [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2", "--master-port", str(free_port()),
-         "-m", "evalkit", "run", "--model", f"visionpangu:{tmp_path / 'missing'}", "--tasks", "shapes_pope",
-         "--limit", "4", "--output-dir", str(tmp_path), "--no-progress"],
-        capture_output=True, text=True, timeout=300, env=env,
-    )  # fmt: skip
+    proc = torchrun("run", "--model", f"visionpangu:{tmp_path / 'missing'}", "--tasks", "shapes_pope",
+                    "--limit", "4", "--output-dir", str(tmp_path), "--no-progress")  # fmt: skip
     assert proc.returncode != 0
     ours = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
     assert len(ours) == 1 and "no visionpangu checkpoint" in ours[0], proc.stderr[-3000:]

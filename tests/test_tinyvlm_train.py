@@ -130,6 +130,18 @@ def test_resume_continues_from_the_last_checkpoint(fake_data: None, tmp_path: Pa
     assert state["step"] == 6
 
 
+def test_resume_before_any_checkpoint_starts_over_without_stale_log_rows(
+    fake_data: None, tmp_path: Path
+) -> None:
+    """A run killed before its first save left log rows but no trainer state: --resume (as a
+    recipe does for an unfinished stage) starts from step 0 and the log holds each step once."""
+    out = tmp_path / "run"
+    train(micro_config("vision", out, steps=3, save_every=100))
+    (out / "trainer_state.pt").unlink()
+    train(micro_config("vision", out, steps=3, save_every=100, resume=True))
+    assert [r["step"] for r in read_rows(out / "loss.csv")] == [1, 2, 3]
+
+
 def test_vision_stage_adds_the_dense_heads_an_older_checkpoint_lacks(
     fake_data: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -240,9 +240,10 @@ def train(cfg: TrainConfig) -> Path:
     model.to(device).train()
     params = set_trainable(model, cfg.stage)
     optimizer = build_optimizer(params, cfg, list(model.vision.parameters()))
-    start = load_trainer_state(cfg, optimizer) if cfg.resume and (cfg.out / STATE_FILE).exists() else 0
+    resuming = cfg.resume and (cfg.out / STATE_FILE).exists()
+    start = load_trainer_state(cfg, optimizer) if resuming else 0
     cfg.out.mkdir(parents=True, exist_ok=True)
-    if not cfg.resume:
+    if not resuming:  # a fresh start, or a --resume with no checkpoint yet: no stale log rows
         for name in ("loss.csv", DATA_STATS_FILE):
             (cfg.out / name).unlink(missing_ok=True)
     batches = training_batches(cfg, model, tokenizer, seed=cfg.seed * 1_000_003 + start)

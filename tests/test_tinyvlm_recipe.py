@@ -12,7 +12,7 @@ import pytest
 import yaml
 from PIL import Image
 
-from evalkit.tinyvlm.recipe import RecipeError, find_recipe, load_recipe, plan, recipe_main
+from evalkit.tinyvlm.recipe import RecipeError, find_recipe, load_recipe, plan, recipe_main, training_flags
 from evalkit.types import GenerationRequest, GenerationSettings
 from model_adapters.base import AdapterOptions, load_adapter
 from tests import hf_tiny_parts as parts
@@ -225,3 +225,27 @@ def test_dry_run_prints_the_commands_without_data(tmp_path: Path, capsys: pytest
     assert "path=/nowhere/docci" in lines[1]
     with pytest.raises(RecipeError, match="--var NOPE is not a variable"):
         recipe_main(["--recipe", "visionpangu-1.7b", "--dry-run", "--var", "NOPE=1"])
+
+
+def test_where_a_stage_ran_is_not_a_changed_flag() -> None:
+    """A stage trained on a GPU with data workers is the same stage when the recipe goes on on a CPU
+    (the historical gB ran so); a changed training flag still counts."""
+    ran = ["--stage", "sft", "--out", "o/s", "--steps", "4", "--device", "cuda", "--data-workers", "7",
+           "--num-threads", "1", "--trust-remote-code"]  # fmt: skip
+    assert training_flags(ran) == ["--stage", "sft", "--out", "o/s", "--steps", "4"]
+    assert training_flags(ran) == training_flags(["--stage", "sft", "--out", "o/s", "--steps", "4"])
+    assert training_flags(ran) != training_flags(["--stage", "sft", "--out", "o/s", "--steps", "5"])
+
+
+@pytest.mark.slow
+def test_a_recipe_goes_on_with_other_runtime_flags(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write_recipe(tmp_path, [{"name": "v", "stage": "vision", "flags": MICRO}])
+    run = ["--recipe", str(path), "--out", str(tmp_path / "run")]
+    assert recipe_main([*run, "--data-workers", "1", "--num-threads", "1"]) == 0
+    marker = json.loads((tmp_path / "run" / "v" / "recipe_stage.json").read_text())
+    assert "--data-workers" in marker["argv"]  # the marker says where it ran
+    capsys.readouterr()
+    assert recipe_main([*run, "--device", "cpu"]) == 0
+    assert "v: finished before, skipped" in capsys.readouterr().err

@@ -47,6 +47,7 @@ OWNED_FLAGS = {"stage", "out", "init", "resume"}
 SMOKE = {"steps": 2, "batch-size": 2, "warmup-steps": 1, "log-every": 1, "save-every": 1000, "tokenizer-texts": 400,
          "data-workers": 0}  # fmt: skip
 GLOBAL_FLAGS = ("device", "num-threads", "data-workers")  # the same results on any value: every stage
+RUNTIME_FLAGS = {f"--{name}" for name in GLOBAL_FLAGS}  # where a stage ran, not what it trains
 VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
@@ -215,10 +216,25 @@ def stage_status(stage: PlannedStage) -> str:
     if not marker.is_file():
         return "resume" if (stage.out / "trainer_state.pt").is_file() else "new"
     record = json.loads(marker.read_text())
-    if list(record.get("argv", [])) != list(stage.argv):
+    if training_flags(record.get("argv", [])) != training_flags(stage.argv):
         raise RecipeError(f"stage {stage.name!r} in {stage.out} was trained with other flags "
                           f"({shlex.join(record.get('argv', []))}); delete that folder or pass another --out")  # fmt: skip
     return "done" if record.get("status") == "finished" else "resume"
+
+
+def training_flags(argv: Sequence[str]) -> list[str]:
+    """A stage's arguments without those that say where it ran (device, threads, data workers,
+    remote code): a stage trained on a GPU, or with other workers, is the same stage on a CPU."""
+    kept: list[str] = []
+    skip = False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg in RUNTIME_FLAGS:
+            skip = True
+        elif arg != "--trust-remote-code":
+            kept.append(arg)
+    return kept
 
 
 def write_marker(stage: PlannedStage, status: str, seconds: float | None = None) -> None:

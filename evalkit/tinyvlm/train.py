@@ -223,7 +223,7 @@ def save_checkpoint(
 
 def load_trainer_state(cfg: TrainConfig, optimizer: Any) -> int:
     """Restore optimizer and RNG from ``cfg.out``; return the step to continue from."""
-    state = torch.load(cfg.out / STATE_FILE, weights_only=True)
+    state = torch.load(cfg.out / STATE_FILE, weights_only=True, map_location="cpu")  # saved on any device
     optimizer.load_state_dict(state["optimizer"])
     torch.set_rng_state(state["torch_rng"])
     curves.truncate_after(cfg.out / "loss.csv", int(state["step"]))

@@ -22,6 +22,7 @@ from evalkit.tinyvlm.config import VLMConfig, preset
 from evalkit.tinyvlm.data import Batch
 from evalkit.tinyvlm.generate import generate
 from evalkit.tinyvlm.model import VisionPangu
+from evalkit.tinyvlm.train import compile_blocks
 
 PEAK_BF16_TFLOPS = {"H100": 989.0, "H200": 989.0, "A100": 312.0}
 
@@ -61,16 +62,6 @@ def synthetic_batch(cfg: VLMConfig, batch_size: int, text_len: int, device: str)
 def synchronize(device: torch.device) -> None:
     if device.type == "cuda":
         torch.cuda.synchronize()
-
-
-def compile_blocks(model: VisionPangu) -> int:
-    """Regional compilation: ``torch.compile`` each ViT block and LM decoder layer in place, so
-    one compiled graph serves all 24 (or 26) identical layers; compiling the whole model traced
-    every layer and ran past 150 s on an H200 host. Returns the number of modules compiled."""
-    blocks = [*model.vision.blocks, *model.language.model.layers]
-    for block in blocks:
-        block.compile()
-    return len(blocks)
 
 
 def bench_training(model: VisionPangu, args: argparse.Namespace) -> dict[str, Any]:

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import itertools
+import random
 from pathlib import Path
 
 import pytest
 import torch
 
 from evalkit.tinyvlm.config import preset
-from evalkit.tinyvlm.model import IGNORE_INDEX, VisionPangu, position_ids_from_mask
+from evalkit.tinyvlm.model import IGNORE_INDEX, VisionPangu, length_groups, position_ids_from_mask
 from evalkit.tinyvlm.projector import pixel_shuffle
 
 MICRO = {"vocab_size": 40, "vit_layers": 1, "vit_hidden": 32, "vit_heads": 2, "vit_mlp": 64, "lm_hidden": 32,
@@ -162,3 +164,93 @@ def test_referent_loss_learns_to_point_at_the_named_visual_token() -> None:
     assert model.num_parameters() == micro_model().num_parameters()  # a training-only head
     with pytest.raises(ValueError, match="--referent-loss"):
         micro_model()(ids, torch.ones_like(ids), pixels, labels, ref)
+
+
+def brute_force_split_cost(lengths: list[int], overhead: int) -> float:
+    """The cheapest split of the length-sorted rows into consecutive groups, by trying all."""
+    ordered = sorted(lengths)
+    n = len(ordered)
+    best = float("inf")
+    for cuts in itertools.product((False, True), repeat=n - 1):
+        cost, start = 0.0, 0
+        for end in [i + 1 for i, cut in enumerate(cuts) if cut] + [n]:
+            cost += (end - start) * ordered[end - 1] + overhead
+            start = end
+        best = min(best, cost)
+    return best
+
+
+@pytest.mark.parametrize("overhead", [0, 7, 40, 1000])
+def test_length_groups_is_the_cheapest_split_and_covers_each_row_once(overhead: int) -> None:
+    rng = random.Random(overhead)
+    for _ in range(30):
+        lengths = [rng.randint(1, 60) for _ in range(rng.randint(1, 8))]
+        groups = length_groups(lengths, overhead)
+        assert sorted(i for g in groups for i in g) == list(range(len(lengths)))
+        cost = sum(len(g) * max(lengths[i] for i in g) + overhead for g in groups)
+        assert cost == brute_force_split_cost(lengths, overhead)
+        # groups are consecutive runs of the length order: a group's rows are no longer than the next's
+        for a, b in zip(groups, groups[1:]):
+            assert max(lengths[i] for i in a) <= min(lengths[i] for i in b)
+
+
+def test_length_groups_extremes() -> None:
+    lengths = [60, 260, 61, 259, 110]
+    assert length_groups(lengths, 10**9) == [[0, 1, 2, 3, 4]]  # one call: the padded batch
+    assert length_groups(lengths, 0) == [[0], [2], [4], [3], [1]]  # free calls: no padding at all
+    assert length_groups([5, 5, 5], 0) == [[0, 1, 2]]  # equal lengths never split
+    assert length_groups([], 10) == []
+    with pytest.raises(ValueError, match="overhead"):
+        length_groups(lengths, -1)
+
+
+def test_grouped_loss_and_gradients_equal_one_padded_pass() -> None:
+    """Rows of very different lengths, right-padded as training batches are, with label weights:
+    the loss computed in length groups is the single padded pass's, and so are the gradients."""
+    model = micro_model().train()
+    n, img = model.config.num_visual_tokens, model.config.image_token_id
+    torch.manual_seed(1)
+    lengths = [n + 3, n + 30, n + 4, n + 17, n + 29, n + 2]
+    width = max(lengths)
+    ids = torch.zeros(len(lengths), width, dtype=torch.long)
+    labels = torch.full_like(ids, IGNORE_INDEX)
+    mask = torch.zeros_like(ids)
+    for row, length in enumerate(lengths):
+        ids[row, 0] = 5
+        ids[row, 1 : 1 + n] = img
+        ids[row, 1 + n : length] = torch.randint(8, 40, (length - 1 - n,))
+        labels[row, length - 2 : length] = ids[row, length - 2 : length]  # the reply: last two tokens
+        mask[row, :length] = 1
+    labels[3] = IGNORE_INDEX  # a row with nothing to answer counts in neither pass
+    weights = 1 + torch.rand(ids.shape)
+    pixels = torch.randn(len(lengths), 3, 32, 32)
+
+    def loss_and_grads(overhead: int) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        model.zero_grad()
+        embeds = model.embed(ids, pixels)
+        loss = model.grouped_loss(embeds, mask, labels, weights, overhead=overhead)
+        loss.backward()
+        return loss.detach(), [p.grad.clone() for p in model.parameters() if p.grad is not None]
+
+    assert len(length_groups((mask.sum(1)).tolist(), 8)) > 2  # the check below really splits
+    padded_loss, padded_grads = loss_and_grads(10**9)
+    grouped_loss, grouped_grads = loss_and_grads(8)
+    assert torch.allclose(grouped_loss, padded_loss, atol=1e-6)
+    assert len(grouped_grads) == len(padded_grads)
+    for grouped, padded in zip(grouped_grads, padded_grads):
+        assert torch.allclose(grouped, padded, atol=1e-6)
+    # forward() takes the grouped path and gives the same loss
+    out = model(ids, mask, pixels, labels, label_weights=weights)
+    assert out.loss is not None and torch.allclose(out.loss, padded_loss, atol=1e-6)
+
+
+def test_grouped_loss_never_cuts_a_labelled_position() -> None:
+    """A label the mask leaves out still counts: a row's extent runs through its last label."""
+    model = micro_model()
+    ids = torch.tensor([[9, 10, 11, 12, 13, 14], [9, 10, 11, 0, 0, 0]])
+    mask = torch.tensor([[1, 1, 1, 1, 1, 1], [1, 1, 1, 0, 0, 0]])
+    labels = torch.tensor([[-100, -100, 11, 12, 13, 14], [-100, -100, 11, -100, 12, -100]])
+    embeds = model.embed(ids, None)
+    padded = model.grouped_loss(embeds, mask, labels, None, overhead=10**9)
+    grouped = model.grouped_loss(embeds, mask, labels, None, overhead=0)
+    assert torch.allclose(grouped, padded, atol=1e-6)

@@ -231,7 +231,7 @@ def test_where_a_stage_ran_is_not_a_changed_flag() -> None:
     """A stage trained on a GPU with data workers is the same stage when the recipe goes on on a CPU
     (the historical gB ran so); a changed training flag still counts."""
     ran = ["--stage", "sft", "--out", "o/s", "--steps", "4", "--device", "cuda", "--data-workers", "7",
-           "--num-threads", "1", "--trust-remote-code"]  # fmt: skip
+           "--num-threads", "1", "--trust-remote-code", "--compile"]  # fmt: skip
     assert training_flags(ran) == ["--stage", "sft", "--out", "o/s", "--steps", "4"]
     assert training_flags(ran) == training_flags(["--stage", "sft", "--out", "o/s", "--steps", "4"])
     assert training_flags(ran) != training_flags(["--stage", "sft", "--out", "o/s", "--steps", "5"])
@@ -247,5 +247,5 @@ def test_a_recipe_goes_on_with_other_runtime_flags(
     marker = json.loads((tmp_path / "run" / "v" / "recipe_stage.json").read_text())
     assert "--data-workers" in marker["argv"]  # the marker says where it ran
     capsys.readouterr()
-    assert recipe_main([*run, "--device", "cpu"]) == 0
+    assert recipe_main([*run, "--device", "cpu", "--compile"]) == 0
     assert "v: finished before, skipped" in capsys.readouterr().err

@@ -288,3 +288,21 @@ def test_referent_loss_adds_its_head_and_is_only_for_sft(tmp_path: Path) -> None
         read_rows(tmp_path / "ref" / "loss.csv")[0]["loss"]
         > read_rows(tmp_path / "plain" / "loss.csv")[0]["loss"]
     )
+
+
+@pytest.mark.slow
+def test_compile_trains_the_same_model(fake_data: None, tmp_path: Path) -> None:
+    """`--compile` compiles every vision block and decoder layer and changes nothing but float
+    rounding: the same loss curve as eager training from the same checkpoint."""
+    from evalkit.tinyvlm.train import compile_blocks
+
+    train(micro_config("align", tmp_path / "a", steps=1))
+    curves = []
+    for compiled in (False, True):
+        out = tmp_path / f"c{int(compiled)}"
+        train(micro_config("sft", out, init=tmp_path / "a", compile=compiled, batch_size=6))
+        curves.append([row["loss"] for row in read_rows(out / "loss.csv")])
+    assert np.allclose(curves[0], curves[1], rtol=1e-4, atol=1e-5)
+    model = VisionPangu.from_pretrained(tmp_path / "c1")
+    assert compile_blocks(model) == MICRO["vit_layers"] + MICRO["lm_layers"]
+    assert parse_args(["--stage", "sft", "--out", "x", "--compile"]).compile is True

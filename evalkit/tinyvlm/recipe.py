@@ -48,6 +48,7 @@ SMOKE = {"steps": 2, "batch-size": 2, "warmup-steps": 1, "log-every": 1, "save-e
          "data-workers": 0}  # fmt: skip
 GLOBAL_FLAGS = ("device", "num-threads", "data-workers")  # the same results on any value: every stage
 RUNTIME_FLAGS = {f"--{name}" for name in GLOBAL_FLAGS}  # where a stage ran, not what it trains
+RUNTIME_SWITCHES = {"--trust-remote-code", "--compile"}  # the same, without a value
 VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
@@ -223,8 +224,9 @@ def stage_status(stage: PlannedStage) -> str:
 
 
 def training_flags(argv: Sequence[str]) -> list[str]:
-    """A stage's arguments without those that say where it ran (device, threads, data workers,
-    remote code): a stage trained on a GPU, or with other workers, is the same stage on a CPU."""
+    """A stage's arguments without those that say where or how it ran (device, threads, data
+    workers, remote code, compilation): a stage trained on a GPU, compiled, or with other workers,
+    is the same stage on a CPU."""
     kept: list[str] = []
     skip = False
     for arg in argv:
@@ -232,7 +234,7 @@ def training_flags(argv: Sequence[str]) -> list[str]:
             skip = False
         elif arg in RUNTIME_FLAGS:
             skip = True
-        elif arg != "--trust-remote-code":
+        elif arg not in RUNTIME_SWITCHES:
             kept.append(arg)
     return kept
 
@@ -275,6 +277,7 @@ def recipe_parser() -> OneLineArgumentParser:
     p.add_argument("--smoke", action="store_true", help="two tiny steps per stage: check a recipe end to end")
     p.add_argument("--dry-run", action="store_true", help="print each stage's evalkit train command and stop")
     p.add_argument("--trust-remote-code", action="store_true", default=None)
+    p.add_argument("--compile", action="store_true", default=None, help="torch.compile every stage's blocks")
     for name in GLOBAL_FLAGS:
         p.add_argument(f"--{name}", default=None, help="passed to every stage (results do not depend on it)")
     return p
@@ -289,6 +292,7 @@ def recipe_main(argv: Sequence[str]) -> int:
     variables = dict(item.partition("=")[::2] for item in args.var)
     overrides: dict[str, Any] = {name: getattr(args, name.replace("-", "_")) for name in GLOBAL_FLAGS}
     overrides["trust-remote-code"] = args.trust_remote_code
+    overrides["compile"] = args.compile
     overrides = {k: v for k, v in overrides.items() if v is not None}
     stages = plan(
         load_recipe(path), path, out=args.out, variables=variables, smoke=args.smoke, overrides=overrides

@@ -81,6 +81,7 @@ class TrainConfig:
     vision_layer: int = -1  # the tower's hidden state the projector reads
     trust_remote_code: bool = False  # let a pretrained part's tokenizer/config run its own code
     data: tuple[str, ...] = ()  # align/sft sources (data_mix.parse_data_source); () = synthetic stream
+    compile: bool = False  # torch.compile each vision block and decoder layer (compile_blocks)
 
     def __post_init__(self) -> None:
         if self.stage not in STAGES:
@@ -185,6 +186,30 @@ def resolve_device(name: str) -> torch.device:
     return torch.device(name)
 
 
+def repeated_blocks(module: torch.nn.Module) -> list[torch.nn.Module]:
+    """The longest ``ModuleList`` inside ``module``: a transformer's stack of identical blocks
+    (the built-in ViT's ``blocks``, a Hugging Face tower's ``encoder.layers``)."""
+    lists: list[list[torch.nn.Module]] = [
+        list(m) for m in module.modules() if isinstance(m, torch.nn.ModuleList)
+    ]
+    return max(lists, key=len) if lists else []
+
+
+def compile_blocks(model: VisionPangu) -> int:
+    """Regional compilation: ``torch.compile`` each vision block and LM decoder layer in place,
+    so one compiled graph serves every identical layer (compiling the whole model traces each
+    layer apart and took minutes). Decoder layers compile with dynamic shapes: training calls
+    them on groups of rows of varying count and length (:func:`evalkit.tinyvlm.model.length_groups`).
+    Returns the number of modules compiled."""
+    vision = repeated_blocks(model.vision)
+    layers = list(model.language.get_decoder().layers)
+    for block in vision:
+        block.compile()
+    for layer in layers:
+        layer.compile(dynamic=True)
+    return len(vision) + len(layers)
+
+
 def step_loss(model: VisionPangu, batch: Batch, stage: str, referent_weight: float = 0.0) -> torch.Tensor:
     """The stage's objective on one micro-batch (plus ``referent_weight`` x the referent loss
     when the batch has turns that name one object)."""
@@ -238,6 +263,8 @@ def train(cfg: TrainConfig) -> Path:
     device = resolve_device(cfg.device)
     model, tokenizer = initial_model(cfg)
     model.to(device).train()
+    if cfg.compile:
+        compile_blocks(model)
     params = set_trainable(model, cfg.stage)
     optimizer = build_optimizer(params, cfg, list(model.vision.parameters()))
     resuming = cfg.resume and (cfg.out / STATE_FILE).exists()

@@ -70,6 +70,9 @@ def stage_parser(prog: str = "evalkit train") -> OneLineArgumentParser:
                         "does (<ref>expression</ref><box>(x1,y1),(x2,y2)</box>), or with three-digit "
                         "coordinates, 0-999 (padded: <box>(062,583),(354,875)</box>)")  # fmt: skip
     p.add_argument("--device", default=None)
+    p.add_argument("--compile", action="store_true", default=None,
+                   help="torch.compile each vision block and decoder layer: about 1.2x faster steps on a "
+                        "CPU after a minute of compiling (the same training, to float rounding)")  # fmt: skip
     p.add_argument("--resume", action="store_true", default=None)
     p.add_argument("--set", action="append", default=None, metavar="FIELD=VALUE",
                    help="override a model config field of the preset or of the --init checkpoint, e.g. "

@@ -227,8 +227,9 @@ def test_grouped_loss_and_gradients_equal_one_padded_pass() -> None:
 
     def loss_and_grads(overhead: int) -> tuple[torch.Tensor, list[torch.Tensor]]:
         model.zero_grad()
+        model.group_overhead = overhead
         embeds = model.embed(ids, pixels)
-        loss = model.grouped_loss(embeds, mask, labels, weights, overhead=overhead)
+        loss = model.grouped_loss(embeds, mask, labels, weights)
         loss.backward()
         return loss.detach(), [p.grad.clone() for p in model.parameters() if p.grad is not None]
 
@@ -251,6 +252,8 @@ def test_grouped_loss_never_cuts_a_labelled_position() -> None:
     mask = torch.tensor([[1, 1, 1, 1, 1, 1], [1, 1, 1, 0, 0, 0]])
     labels = torch.tensor([[-100, -100, 11, 12, 13, 14], [-100, -100, 11, -100, 12, -100]])
     embeds = model.embed(ids, None)
-    padded = model.grouped_loss(embeds, mask, labels, None, overhead=10**9)
-    grouped = model.grouped_loss(embeds, mask, labels, None, overhead=0)
+    model.group_overhead = 10**9
+    padded = model.grouped_loss(embeds, mask, labels, None)
+    model.group_overhead = 0
+    grouped = model.grouped_loss(embeds, mask, labels, None)
     assert torch.allclose(grouped, padded, atol=1e-6)

@@ -140,6 +140,12 @@ def example_loss_sums(
     return sums, counts
 
 
+def mean_of_examples(sums: torch.Tensor, counts: torch.Tensor) -> torch.Tensor:
+    """The mean over answered examples of each one's weighted mean loss (:func:`example_loss_sums`)."""
+    answered = counts > 0
+    return (sums[answered] / counts[answered]).mean()
+
+
 class VisionPangu(nn.Module):
     """The compact VLM. ``forward`` trains; :mod:`evalkit.tinyvlm.generate` decodes."""
 
@@ -253,9 +259,7 @@ class VisionPangu(nn.Module):
         referent_loss = self.referent_loss(states, input_ids, referents)
         if labels is None:
             return VLMOutput(loss=None, logits=head(hidden), referent_loss=referent_loss)
-        sums, counts = example_loss_sums(head, hidden, labels, label_weights)
-        answered = counts > 0
-        loss = (sums[answered] / counts[answered]).mean()
+        loss = mean_of_examples(*example_loss_sums(head, hidden, labels, label_weights))
         return VLMOutput(loss=loss, logits=None, referent_loss=referent_loss)
 
     def grouped_loss(
@@ -264,20 +268,19 @@ class VisionPangu(nn.Module):
         attention_mask: torch.Tensor,
         labels: torch.Tensor,
         label_weights: torch.Tensor | None,
-        overhead: int | None = None,
     ) -> torch.Tensor:
         """The same loss as one padded pass, computed in groups of rows of similar length, each
         cut to its own longest row (:func:`length_groups`): rows never see each other and a
         right-padded row's pads come after everything it attends to, so this is the padded
         batch's loss with up to half the decoder's work left out (a batch mixing 60-token
-        yes/no turns with 260-token captions is half padding). ``overhead``: the split's cost of
-        one group (default ``self.group_overhead``; a huge value gives the one padded pass)."""
+        yes/no turns with 260-token captions is half padding). ``self.group_overhead`` is the split's
+        cost of one group (a huge value gives the one padded pass)."""
         head = self.language.get_output_embeddings()
         # a row's extent: through its last real or labelled position (never cut a label)
         extents = (last_real_position(attention_mask.bool() | (labels != IGNORE_INDEX)) + 1).clamp(min=1)
         sums = torch.zeros(labels.shape[0], device=embeds.device)
         counts = torch.zeros(labels.shape[0], device=embeds.device)
-        for rows in length_groups(extents.tolist(), self.group_overhead if overhead is None else overhead):
+        for rows in length_groups(extents.tolist(), self.group_overhead):
             index = torch.as_tensor(rows, device=embeds.device)
             width = int(extents[index].max())
             hidden, _ = self.hidden_states(embeds[index, :width], attention_mask[index, :width])
@@ -285,8 +288,7 @@ class VisionPangu(nn.Module):
             group_sums, group_counts = example_loss_sums(head, hidden, labels[index, :width], weights)
             sums = sums.index_add(0, index, group_sums)
             counts = counts.index_add(0, index, group_counts)
-        answered = counts > 0
-        return (sums[answered] / counts[answered]).mean()
+        return mean_of_examples(sums, counts)
 
     def dense_loss(self, pixel_values: torch.Tensor, patch_labels: dict[str, torch.Tensor]) -> torch.Tensor:
         """Mean over heads of a class-balanced per-patch cross-entropy (labels ``(B, N)``, -100

@@ -48,11 +48,12 @@ def test_the_tiny_recipe_is_the_shipped_checkpoints_commands_stage_for_stage() -
     path = find_recipe("visionpangu-tiny")
     stages = plan(load_recipe(path), path, out=Path("runs/tiny"), variables={}, smoke=False, overrides={})
     history = historical_commands()
-    assert len(stages) == len(history) == 20
+    assert len(stages) == len(history) == 21
     ignored = {
         "--device",
         "--data-workers",
         "--num-threads",
+        "--compile",
         "--preset",
         "--out",
         "--init",
@@ -80,8 +81,8 @@ def test_the_tiny_recipe_smoke_runs_every_stage_then_skips_them_all(
 ) -> None:
     assert recipe_main(["--recipe", "visionpangu-tiny", "--smoke", "--out", str(tmp_path)]) == 0
     stages = [json.loads((d / "recipe_stage.json").read_text()) for d in sorted(tmp_path.iterdir())]
-    assert len(stages) == 20 and {s["status"] for s in stages} == {"finished"}
-    final = tmp_path / "cE"
+    assert len(stages) == 21 and {s["status"] for s in stages} == {"finished"}
+    final = tmp_path / "cF"
     adapter = load_adapter(f"visionpangu:{final}", AdapterOptions(device="cpu"))
     request = GenerationRequest(
         0, "Is there a red circle?", (Image.new("RGB", (96, 96), "red"),), GenerationSettings(4)
@@ -90,7 +91,7 @@ def test_the_tiny_recipe_smoke_runs_every_stage_then_skips_them_all(
     before = {p: p.stat().st_mtime_ns for p in tmp_path.rglob("model.safetensors")}
     capsys.readouterr()
     assert recipe_main(["--recipe", "visionpangu-tiny", "--smoke", "--out", str(tmp_path)]) == 0
-    assert capsys.readouterr().err.count("finished before, skipped") == 20
+    assert capsys.readouterr().err.count("finished before, skipped") == 21
     assert {p: p.stat().st_mtime_ns for p in tmp_path.rglob("model.safetensors")} == before
 
 

@@ -217,6 +217,31 @@ def test_stages_resume_and_changed_flags_are_refused(
         recipe_main(run)
 
 
+@pytest.mark.slow
+def test_until_stops_after_the_named_stage_and_a_rerun_goes_on(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    stages = [{"name": "v", "stage": "vision", "flags": MICRO},
+              {"name": "s", "stage": "sft", "init": "v", "flags": MICRO}]  # fmt: skip
+    path = write_recipe(tmp_path, stages)
+    run = ["--recipe", str(path), "--out", str(tmp_path / "run")]
+    assert recipe_main([*run, "--until", "v"]) == 0
+    assert (tmp_path / "run" / "v" / "model.safetensors").is_file()
+    assert not (tmp_path / "run" / "s").exists()
+    capsys.readouterr()
+    assert recipe_main(run) == 0
+    log = capsys.readouterr().err
+    assert "v: finished before, skipped" in log and "s: training" in log
+    with pytest.raises(
+        RecipeError, match=r"--until 'x' is not a stage of this recipe; its stages are \['v', 's'\]"
+    ):
+        recipe_main([*run, "--until", "x"])
+    stages.append({"name": "bad", "stage": "sft", "init": "v", "flags": {"no-such-flag": 1}})
+    write_recipe(tmp_path, stages)
+    with pytest.raises(RecipeError, match="no-such-flag"):  # the stages after --until are still checked
+        recipe_main([*run, "--until", "v"])
+
+
 def test_dry_run_prints_the_commands_without_data(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert recipe_main(["--recipe", "visionpangu-1.7b", "--dry-run", "--var", "DATA=/nowhere"]) == 0
     lines = capsys.readouterr().out.splitlines()

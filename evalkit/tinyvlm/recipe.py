@@ -269,6 +269,16 @@ def run_stages(stages: Sequence[PlannedStage], log: Any = print) -> Path:
     return stages[-1].out
 
 
+def until_index(stages: Sequence[PlannedStage], name: str | None, path: Path) -> int:
+    """The index of the stage ``--until`` names (the last stage without it)."""
+    names = [stage.name for stage in stages]
+    if name is None:
+        return len(names) - 1
+    if name not in names:
+        raise RecipeError(f"{path}: --until {name!r} is not a stage of this recipe; its stages are {names}")
+    return names.index(name)
+
+
 def recipe_parser() -> OneLineArgumentParser:
     p = OneLineArgumentParser(prog="evalkit train --recipe", description=__doc__)
     p.add_argument("--recipe", required=True, help="a recipe YAML file, or a shipped recipe's name")
@@ -276,6 +286,12 @@ def recipe_parser() -> OneLineArgumentParser:
     p.add_argument("--var", action="append", default=[], metavar="NAME=VALUE", help="set a recipe variable")
     p.add_argument("--smoke", action="store_true", help="two tiny steps per stage: check a recipe end to end")
     p.add_argument("--dry-run", action="store_true", help="print each stage's evalkit train command and stop")
+    p.add_argument(
+        "--until",
+        default=None,
+        metavar="STAGE",
+        help="stop after this stage (the rest of the recipe is still checked); a rerun without it goes on",
+    )
     p.add_argument("--trust-remote-code", action="store_true", default=None)
     p.add_argument("--compile", action="store_true", default=None, help="torch.compile every stage's blocks")
     for name in GLOBAL_FLAGS:
@@ -297,12 +313,13 @@ def recipe_main(argv: Sequence[str]) -> int:
     stages = plan(
         load_recipe(path), path, out=args.out, variables=variables, smoke=args.smoke, overrides=overrides
     )
+    last = until_index(stages, args.until, path)
     if args.dry_run:  # the commands only: data and checkpoints need not exist yet
-        for stage in stages:
+        for stage in stages[: last + 1]:
             print(stage.command())
         return 0
     for stage in stages:
         _ = stage.config  # every stage checked before any trains
-    final = run_stages(stages, log=lambda line: print(line, file=sys.stderr, flush=True))
+    final = run_stages(stages[: last + 1], log=lambda line: print(line, file=sys.stderr, flush=True))
     print(final, file=sys.stderr)
     return 0

@@ -313,13 +313,13 @@ def recipe_main(argv: Sequence[str]) -> int:
     stages = plan(
         load_recipe(path), path, out=args.out, variables=variables, smoke=args.smoke, overrides=overrides
     )
-    last = until_index(stages, args.until, path)
+    chosen = stages[: until_index(stages, args.until, path) + 1]
     if args.dry_run:  # the commands only: data and checkpoints need not exist yet
-        for stage in stages[: last + 1]:
+        for stage in chosen:
             print(stage.command())
         return 0
     for stage in stages:
         _ = stage.config  # every stage checked before any trains
-    final = run_stages(stages[: last + 1], log=lambda line: print(line, file=sys.stderr, flush=True))
+    final = run_stages(chosen, log=lambda line: print(line, file=sys.stderr, flush=True))
     print(final, file=sys.stderr)
     return 0
